@@ -1,0 +1,53 @@
+"""grader: grades free-text answers to technical interview questions, and explains the grade."""
+
+from grader.adhoc import AdhocQuestion, derive_criteria
+from grader.bank import QuestionBank, load_rubric
+from grader.critic import Critic, Critique, CritiqueRequest, OfflineCritic
+from grader.embedding import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
+from grader.errors import (
+    ConfigurationError,
+    CriticError,
+    CriticUnavailableError,
+    EmbeddingError,
+    GraderError,
+    InvalidAnswerError,
+    RubricError,
+    UnknownQuestionError,
+)
+from grader.grading import GradeItem, Grader
+from grader.result import GradeResult
+from grader.rubric import Criterion, Misconception, Rubric
+from grader.scoring import ScoringConfig
+from grader.settings import Settings, get_settings
+
+__all__ = [
+    "AdhocQuestion",
+    "CachedEmbedder",
+    "ConfigurationError",
+    "Criterion",
+    "Critic",
+    "CriticError",
+    "CriticUnavailableError",
+    "Critique",
+    "CritiqueRequest",
+    "Embedder",
+    "EmbeddingCache",
+    "EmbeddingError",
+    "GradeItem",
+    "GradeResult",
+    "Grader",
+    "GraderError",
+    "InvalidAnswerError",
+    "Misconception",
+    "OfflineCritic",
+    "QuestionBank",
+    "Rubric",
+    "RubricError",
+    "ScoringConfig",
+    "SentenceTransformerEmbedder",
+    "Settings",
+    "UnknownQuestionError",
+    "derive_criteria",
+    "get_settings",
+    "load_rubric",
+]

@@ -1,0 +1,60 @@
+"""Questions without a rubric file: question text plus reference answers, criteria optional."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader.rubric import Criterion, Rubric
+from grader.text import split_clauses, split_sentences, words
+
+#: Sentences shorter than this are split no further; longer ones are split into clauses.
+_CLAUSE_SPLIT_WORDS = 18
+
+
+class AdhocQuestion(BaseModel):
+    """A question to grade against without a rubric file."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    question: str = Field(min_length=1, max_length=5_000)
+    reference_answers: list[str] = Field(min_length=1, max_length=10)
+    criteria: list[str] | None = Field(
+        default=None, description="key points; derived from the first reference answer when absent"
+    )
+    id: str | None = Field(default=None, description="an id for the result; derived when absent")
+
+
+def derive_criteria(reference_answer: str) -> list[str]:
+    """Key points from a reference answer: its sentences, long ones split into clauses.
+
+    >>> derive_criteria("Adam keeps an average of gradients, and it scales each step.")
+    ['Adam keeps an average of gradients, and it scales each step.']
+    """
+    points: list[str] = []
+    for sentence in split_sentences(reference_answer):
+        if len(words(sentence)) > _CLAUSE_SPLIT_WORDS:
+            points.extend(split_clauses(sentence))
+        else:
+            points.append(sentence)
+    return [point for point in points if words(point)] or [reference_answer]
+
+
+def rubric_from_adhoc(question: AdhocQuestion) -> Rubric:
+    """Build an in-memory rubric; its id is stable for the same question and references."""
+    points = question.criteria or derive_criteria(question.reference_answers[0])
+    digest = hashlib.sha256(
+        "\x00".join([question.question, *question.reference_answers, *points]).encode()
+    ).hexdigest()[:12]
+    return Rubric(
+        id=_slug(question.id) if question.id else f"adhoc-{digest}",
+        question=question.question,
+        reference_answers=question.reference_answers,
+        criteria=[Criterion(id=f"point-{i}", description=point)
+                  for i, point in enumerate(points, start=1)],
+    )
+
+
+def _slug(text: str) -> str:
+    return "-".join(words(text.replace("_", " ").replace(".", " "))) or "adhoc"

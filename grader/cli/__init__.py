@@ -1,0 +1,63 @@
+"""The ``grader`` command. Each subcommand lives in its own module and registers itself here.
+
+Errors are mapped to messages and exit codes in one place, ``main``:
+0 success, 1 a check failed, 2 bad input or usage, 3 configuration or model problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from grader.errors import (
+    ConfigurationError,
+    EmbeddingError,
+    GraderError,
+    InvalidAnswerError,
+    RubricError,
+    UnknownQuestionError,
+)
+
+#: Subcommand modules; each defines ``register(subparsers)`` that sets ``handler`` defaults.
+COMMANDS = ("questions", "grade", "rubrics")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from importlib import import_module
+
+    parser = argparse.ArgumentParser(
+        prog="grader", description="Grade free-text answers to deep-learning interview questions."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        import_module(f"grader.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``grader`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (UnknownQuestionError, InvalidAnswerError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except RubricError as error:
+        print(f"error: invalid rubric\n{error}", file=sys.stderr)
+        return EXIT_FAILED
+    except (ConfigurationError, EmbeddingError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except GraderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

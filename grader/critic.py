@@ -1,0 +1,121 @@
+"""Critics judge an answer against a rubric. One interface, swappable implementations.
+
+The offline critic here is deterministic and needs nothing but the embedding evidence. The
+LLM critic (``grader.llm``) adds judgement and falls back to this one when it cannot answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from grader.result import CriterionStatus, CriticInfo, Feedback, TokenUsage
+from grader.rubric import Rubric
+from grader.scoring import Evidence, ScoringConfig, status_from_strength
+
+
+@dataclass(frozen=True)
+class CritiqueRequest:
+    """Everything a critic may look at."""
+
+    rubric: Rubric
+    answer: str
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class CriterionJudgement:
+    id: str
+    status: CriterionStatus
+    evidence: str | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class MisconceptionJudgement:
+    id: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Critique:
+    """A critic's verdict on each criterion, the misconceptions it found, and its feedback."""
+
+    criteria: tuple[CriterionJudgement, ...]
+    misconceptions: tuple[MisconceptionJudgement, ...]
+    feedback: Feedback
+    info: CriticInfo
+    flags: tuple[str, ...] = field(default=())
+
+
+@runtime_checkable
+class Critic(Protocol):
+    """Judges one answer. Implementations must not raise for a bad answer; they judge it."""
+
+    def critique(self, request: CritiqueRequest) -> Critique: ...
+
+
+class OfflineCritic:
+    """Deterministic critic: statuses from embedding similarity, feedback from the rubric."""
+
+    def __init__(self, config: ScoringConfig | None = None) -> None:
+        self._config = config or ScoringConfig()
+
+    def critique(self, request: CritiqueRequest) -> Critique:
+        rubric, evidence = request.rubric, request.evidence
+        judgements = tuple(
+            CriterionJudgement(
+                id=criterion.id,
+                status=(status := status_from_strength(match.strength, self._config)),
+                evidence=match.sentence if status != "missed" else None,
+            )
+            for criterion, match in zip(rubric.criteria, evidence.criteria, strict=True)
+        )
+        found = tuple(
+            MisconceptionJudgement(id=misconception.id, evidence=match.sentence)
+            for misconception, match in zip(rubric.misconceptions, evidence.misconceptions,
+                                            strict=True)
+            if match.sentence is not None
+        )
+        return Critique(
+            criteria=judgements,
+            misconceptions=found,
+            feedback=offline_feedback(rubric, judgements, tuple(m.id for m in found)),
+            info=CriticInfo(kind="offline"),
+        )
+
+
+def offline_feedback(
+    rubric: Rubric, judgements: tuple[CriterionJudgement, ...], misconception_ids: tuple[str, ...]
+) -> Feedback:
+    """Feedback a candidate can act on, built only from the rubric (never the full reference)."""
+    by_id = {criterion.id: criterion for criterion in rubric.criteria}
+    wrong = {m.id: m for m in rubric.misconceptions}
+    met = [j for j in judgements if j.status == "met"]
+    partial = [j for j in judgements if j.status == "partial"]
+    missed = [j for j in judgements if j.status in ("missed", "contradicted")]
+
+    strengths = [f"You made the point: {by_id[j.id].description}" for j in met]
+    missing = [
+        f"Develop this further: {by_id[j.id].hint or by_id[j.id].description}" for j in partial
+    ] + [f"Missing: {by_id[j.id].hint or 'a key point about ' + j.id.replace('-', ' ')}"
+         for j in missed]
+    corrections = [f"You said something like \"{wrong[m].claim}\" {wrong[m].why_wrong}"
+                   for m in misconception_ids]
+
+    if not met and not partial:
+        summary = "The answer does not address the key points of this question yet."
+    else:
+        summary = (f"You covered {len(met)} of {len(judgements)} key points"
+                   + (f" and touched on {len(partial)} more" if partial else "") + ".")
+    if corrections:
+        summary += f" It also contains {len(corrections)} wrong claim(s) to fix."
+    elif missed:
+        summary += " Add the missing points below to strengthen it."
+    return Feedback(summary=summary, strengths=strengths, missing=missing, corrections=corrections)
+
+
+__all__ = [
+    "Critic", "CritiqueRequest", "Critique", "CriterionJudgement", "MisconceptionJudgement",
+    "OfflineCritic", "offline_feedback", "TokenUsage",
+]

@@ -1,0 +1,283 @@
+"""The ``Grader``: the one entry point that turns (question, answer) into a ``GradeResult``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+from grader.adhoc import AdhocQuestion, rubric_from_adhoc
+from grader.bank import QuestionBank
+from grader.critic import Critic, Critique, CritiqueRequest, OfflineCritic
+from grader.embedding import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
+from grader.errors import CriticError, CriticUnavailableError, GraderError, InvalidAnswerError
+from grader.result import (
+    CriterionResult,
+    CriticChoice,
+    CriticInfo,
+    GradeResult,
+    MisconceptionResult,
+    Signals,
+    Verdict,
+    Versions,
+)
+from grader.rubric import Rubric
+from grader.scoring import (
+    Evidence,
+    RubricVectors,
+    ScoringConfig,
+    combine,
+    coverage,
+    gather_evidence,
+    status_from_strength,
+)
+from grader.settings import Settings
+from grader.text import split_sentences, token_overlap, words
+
+try:
+    GRADER_VERSION = version("grader")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    GRADER_VERSION = "0+unknown"
+
+QuestionRef = str | Rubric | AdhocQuestion
+
+
+@dataclass(frozen=True)
+class GradeItem:
+    """One answer to grade, for ``Grader.grade_many``."""
+
+    question: QuestionRef
+    answer: str
+    critic: CriticChoice = "auto"
+
+
+class Grader:
+    """Grades answers against rubrics.
+
+    >>> grader = Grader.from_settings(Settings())                # doctest: +SKIP
+    >>> grader.grade("adam-optimizer", "Adam combines momentum with RMSprop...").verdict
+    'pass'
+    """
+
+    def __init__(
+        self,
+        bank: QuestionBank,
+        embedder: Embedder,
+        *,
+        llm_critic: Critic | None = None,
+        settings: Settings | None = None,
+        scoring: ScoringConfig | None = None,
+    ) -> None:
+        self.bank = bank
+        self.embedder = embedder
+        self.settings = settings or Settings()
+        self.scoring = scoring or self.settings.scoring
+        self.offline_critic = OfflineCritic(self.scoring)
+        self.llm_critic = llm_critic
+        self._rubric_vectors: dict[str, RubricVectors] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Grader:
+        """The default wiring: bank from the rubric folder, cached sentence-transformers model."""
+        bank = QuestionBank.from_dir(settings.rubrics_dir)
+        model = SentenceTransformerEmbedder(
+            settings.embedding_model,
+            device=settings.embedding_device,
+            batch_size=settings.embedding_batch_size,
+        )
+        cache = EmbeddingCache(Path(settings.cache_dir) / "embeddings.sqlite3")
+        llm_critic = None
+        if settings.llm_configured:
+            from grader.llm import LLMCritic  # imported lazily: only needed with an LLM
+
+            llm_critic = LLMCritic.from_settings(settings)
+        return cls(bank, CachedEmbedder(model, cache), llm_critic=llm_critic, settings=settings)
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def resolve(self, question: QuestionRef) -> Rubric:
+        """A rubric for a question id, an ad-hoc question or a rubric given directly."""
+        if isinstance(question, Rubric):
+            return question
+        if isinstance(question, AdhocQuestion):
+            return rubric_from_adhoc(question)
+        return self.bank.get(question)
+
+    def warm_up(self) -> None:
+        """Embed every rubric in the bank now, so the first request does not pay for it."""
+        self._vectors_for(list(self.bank))
+
+    def grade(self, question: QuestionRef, answer: str, *, critic: CriticChoice = "auto"
+              ) -> GradeResult:
+        """Grade one answer. Raises ``GraderError`` subclasses for input it cannot grade."""
+        result = self.grade_many([GradeItem(question, answer, critic)])[0]
+        if isinstance(result, GraderError):
+            raise result
+        return result
+
+    def grade_many(self, items: Sequence[GradeItem]) -> list[GradeResult | GraderError]:
+        """Grade many answers with one embedding call; one result or one error per item, in order."""
+        prepared: list[tuple[Rubric, str, list[str]] | GraderError] = []
+        for item in items:
+            try:
+                rubric = self.resolve(item.question)
+                self._check_answer(item.answer)
+                self._critic_for(item.critic)
+            except GraderError as error:
+                prepared.append(error)
+                continue
+            prepared.append((rubric, item.answer, split_sentences(item.answer)))
+
+        ready = [p for p in prepared if not isinstance(p, GraderError)]
+        rubric_vectors = self._vectors_for([rubric for rubric, _, _ in ready])
+        texts = [text for _, answer, sentences in ready for text in (answer, *sentences)]
+        vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0), np.float32)
+
+        results: list[GradeResult | GraderError] = []
+        position = 0
+        for entry, item in zip(prepared, items, strict=True):
+            if isinstance(entry, GraderError):
+                results.append(entry)
+                continue
+            rubric, answer, sentences = entry
+            answer_vector = vectors[position]
+            sentence_vectors = vectors[position + 1 : position + 1 + len(sentences)]
+            position += 1 + len(sentences)
+            evidence = gather_evidence(
+                sentences, sentence_vectors, answer_vector,
+                rubric_vectors[rubric.content_hash], self.scoring,
+            )
+            results.append(self._finish(rubric, answer, evidence, item.critic))
+        return results
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _check_answer(self, answer: object) -> None:
+        if not isinstance(answer, str):
+            raise InvalidAnswerError(f"The answer must be text, not {type(answer).__name__}.")
+        if len(answer) > self.settings.max_answer_chars:
+            raise InvalidAnswerError(
+                f"The answer is {len(answer):,} characters; the limit is "
+                f"{self.settings.max_answer_chars:,}. Shorten it or raise GRADER_MAX_ANSWER_CHARS."
+            )
+
+    def _critic_for(self, choice: CriticChoice) -> Critic:
+        if choice == "offline" or (choice == "auto" and self.llm_critic is None):
+            return self.offline_critic
+        if self.llm_critic is None:
+            raise CriticUnavailableError(
+                "critic 'llm' was requested but no LLM is configured: set GRADER_LLM_MODEL "
+                "(and GRADER_LLM_BASE_URL, GRADER_LLM_API_KEY), or use critic 'auto' or 'offline'."
+            )
+        return self.llm_critic
+
+    def _vectors_for(self, rubrics: list[Rubric]) -> dict[str, RubricVectors]:
+        with self._lock:
+            missing = {r.content_hash: r for r in rubrics if r.content_hash not in self._rubric_vectors}
+        if missing:
+            texts = [RubricVectors.texts(rubric) for rubric in missing.values()]
+            flat = self.embedder.embed([text for group in texts for text in group])
+            start, computed = 0, {}
+            for (key, rubric), group in zip(missing.items(), texts, strict=True):
+                computed[key] = RubricVectors.from_vectors(rubric, flat[start : start + len(group)])
+                start += len(group)
+            with self._lock:
+                self._rubric_vectors.update(computed)
+        with self._lock:
+            return {r.content_hash: self._rubric_vectors[r.content_hash] for r in rubrics}
+
+    def _critique(self, request: CritiqueRequest, choice: CriticChoice) -> Critique:
+        critic = self._critic_for(choice)
+        if critic is self.offline_critic:
+            return critic.critique(request)
+        try:
+            return critic.critique(request)
+        except CriticError as error:
+            fallback = self.offline_critic.critique(request)
+            info = CriticInfo(kind="offline", fallback_reason=str(error), usage=error.usage,
+                              model=error.model)
+            return Critique(criteria=fallback.criteria, misconceptions=fallback.misconceptions,
+                            feedback=fallback.feedback, info=info, flags=error.flags)
+
+    def _finish(self, rubric: Rubric, answer: str, evidence: Evidence, choice: CriticChoice
+                ) -> GradeResult:
+        critique = self._critique(CritiqueRequest(rubric, answer, evidence), choice)
+        statuses = [judgement.status for judgement in critique.criteria]
+        weights = [criterion.weight for criterion in rubric.criteria]
+        found = {m.id: m.evidence for m in critique.misconceptions}
+        score = combine(statuses, weights, evidence.reference_strength, len(found), self.scoring)
+
+        flags = list(critique.flags)
+        overlap = token_overlap(answer, rubric.question)
+        if not words(answer):
+            flags.append("empty")
+            score = 0.0
+        elif overlap >= self.scoring.restated_question_overlap:
+            flags.append("restates_question")
+            score = min(score, self.scoring.restated_question_cap)
+        elif evidence.reference_strength <= 0 and not any(
+            s in ("met", "partial") for s in statuses
+        ):
+            flags.append("off_topic")
+
+        needs_review = "injection_suspected" in flags
+        if critique.info.kind == "llm":
+            embedding_statuses = [status_from_strength(m.strength, self.scoring)
+                                  for m in evidence.criteria]
+            gap = abs(coverage(embedding_statuses, weights) - coverage(statuses, weights))
+            needs_review = needs_review or gap > self.scoring.review_disagreement
+
+        matches = dict(zip((c.id for c in rubric.criteria), evidence.criteria, strict=True))
+        criteria = [
+            CriterionResult(
+                id=criterion.id, description=criterion.description, weight=criterion.weight,
+                status=judgement.status, evidence=judgement.evidence,
+                similarity=matches[criterion.id].similarity,
+                strength=matches[criterion.id].strength, reason=judgement.reason,
+            )
+            for criterion, judgement in zip(rubric.criteria, critique.criteria, strict=True)
+        ]
+        misconceptions = [
+            MisconceptionResult(
+                id=m.id, claim=m.claim, why_wrong=m.why_wrong,
+                evidence=found[m.id], similarity=match.similarity,
+            )
+            for m, match in zip(rubric.misconceptions, evidence.misconceptions, strict=True)
+            if m.id in found
+        ]
+        return GradeResult(
+            question_id=rubric.id,
+            score=score,
+            verdict=self._verdict(score),
+            criteria=criteria,
+            misconceptions=misconceptions,
+            feedback=critique.feedback,
+            critic=critique.info,
+            needs_review=needs_review,
+            flags=flags,
+            signals=Signals(
+                reference_similarity=evidence.reference_similarity,
+                reference_strength=evidence.reference_strength,
+                coverage=round(coverage(statuses, weights), 4),
+                question_similarity=evidence.question_similarity,
+                question_overlap=round(overlap, 4),
+                answer_words=len(words(answer)),
+            ),
+            versions=Versions(
+                grader=GRADER_VERSION,
+                rubric_hash=rubric.content_hash,
+                embedding_model=self.embedder.model_name,
+            ),
+        )
+
+    def _verdict(self, score: float) -> Verdict:
+        if score >= self.settings.pass_threshold:
+            return "pass"
+        if score >= self.settings.borderline_threshold:
+            return "borderline"
+        return "fail"

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from grader import Grader, QuestionBank, Settings
+
+REPO = Path(__file__).resolve().parent.parent
+RUBRICS = REPO / "rubrics"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's LLM keys or grader settings."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "GRADER_")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def bank() -> QuestionBank:
+    return QuestionBank.from_dir(RUBRICS)
+
+
+@pytest.fixture(scope="session")
+def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("grader-cache")
+
+
+@pytest.fixture(scope="session")
+def real_grader(bank: QuestionBank, model_cache_dir: Path) -> Grader:
+    """The real embedding model, loaded once for the whole session."""
+    return Grader.from_settings(Settings(rubrics_dir=RUBRICS, cache_dir=model_cache_dir))
