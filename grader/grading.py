@@ -220,7 +220,7 @@ class Grader:
         elif overlap >= self.scoring.restated_question_overlap:
             flags.append("restates_question")
             score = min(score, self.scoring.restated_question_cap)
-        elif evidence.reference_strength <= 0 and not any(
+        elif evidence.reference_strength <= 0 and not found and not any(
             s in ("met", "partial") for s in statuses
         ):
             flags.append("off_topic")

@@ -29,7 +29,7 @@ class ScoringConfig(BaseModel):
     # earns credit only for content beyond the topic's words.
     met_strength: float = Field(default=0.45, ge=-1, le=1)
     partial_strength: float = Field(default=0.25, ge=-1, le=1)
-    misconception_strength: float = Field(default=0.40, ge=-1, le=1)
+    misconception_strength: float = Field(default=0.50, ge=-1, le=1)
     misconception_margin: float = Field(
         default=0.03, description="a claim must match a misconception this much better than any criterion"
     )
@@ -119,7 +119,9 @@ def _round(value: float) -> float:
 def strength(similarity: float, baseline: float) -> float:
     """How far a similarity rises above the question's own similarity to the same text."""
     baseline = max(baseline, 0.0)
-    return (similarity - baseline) / (1.0 - baseline) if baseline < 1.0 else 0.0
+    if baseline >= 1.0:
+        return 0.0
+    return float(np.clip((similarity - baseline) / (1.0 - baseline), -1.0, 1.0))
 
 
 def _baseline(question: np.ndarray, vectors: np.ndarray) -> float:
@@ -144,19 +146,11 @@ def gather_evidence(
         )
     question = rubric_vectors.question
     units = np.vstack([sentence_vectors, answer_vector[None, :]])
-    criterion_by_sentence = np.full(len(sentences), -1.0)
-    criteria = []
-    for vectors in rubric_vectors.criteria:
-        per_unit = (units @ vectors.T).max(axis=1)
-        per_sentence = per_unit[: len(sentences)]
-        criterion_by_sentence = np.maximum(criterion_by_sentence, per_sentence)
-        best_sentence = int(per_sentence.argmax())
-        similarity = float(per_unit.max())
-        criteria.append(Match(
-            similarity=_round(similarity), sentence=sentences[best_sentence],
-            strength=_round(strength(similarity, _baseline(question, vectors))),
-        ))
-    misconceptions = []
+    # rows: criteria; columns: answer sentences, then the whole answer
+    criterion_sims = np.stack([(units @ v.T).max(axis=1) for v in rubric_vectors.criteria])
+    criterion_by_sentence = criterion_sims[:, : len(sentences)].max(axis=0)
+
+    misconceptions, claimed = [], np.zeros(len(units), dtype=bool)
     for vectors in rubric_vectors.misconceptions:
         per_sentence = (sentence_vectors @ vectors.T).max(axis=1)
         best = int(per_sentence.argmax())
@@ -165,9 +159,23 @@ def gather_evidence(
         # A sentence that matches a correct point about as well is not evidence of the error.
         clear = similarity - criterion_by_sentence[best] >= config.misconception_margin
         found = claim_strength >= config.misconception_strength and clear
+        if found:
+            claimed[best] = claimed[-1] = True
         misconceptions.append(Match(
             similarity=_round(similarity), sentence=sentences[best] if found else None,
             strength=_round(claim_strength),
+        ))
+
+    # A sentence that states a misconception is not also evidence for a correct point: embeddings
+    # barely see negation, so "coefficients are probabilities" resembles "they are not".
+    usable = np.where(claimed, 0.0, criterion_sims)
+    criteria = []
+    for row, vectors in zip(usable, rubric_vectors.criteria, strict=True):
+        similarity = float(row.max())
+        best_sentence = int(row[: len(sentences)].argmax())
+        criteria.append(Match(
+            similarity=_round(similarity), sentence=sentences[best_sentence],
+            strength=_round(strength(similarity, _baseline(question, vectors))),
         ))
     reference_similarity = float((rubric_vectors.references @ answer_vector).max())
     return Evidence(
