@@ -20,7 +20,7 @@ from grader.errors import (
 )
 
 #: Subcommand modules; each defines ``register(subparsers)`` that sets ``handler`` defaults.
-COMMANDS = ("questions", "grade", "rubrics")
+COMMANDS = ("questions", "grade", "rubrics", "eval", "serve", "batch", "ingest")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 
@@ -57,7 +57,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -115,11 +115,8 @@ def test_adhoc_question_orders_answers(real_grader: Grader) -> None:
     good = real_grader.grade(question, "A stack is LIFO: you push items on top and pop the newest one off first.")
     poor = real_grader.grade(question, "A stack is a data structure where the first item in is the first out, like a queue.")
     assert good.score > poor.score
-    assert good.question_id == question_id_of(good)
+    assert good.question_id.startswith("adhoc-")
 
-
-def question_id_of(result: object) -> str:
-    return str(getattr(result, "question_id"))
 
 
 def test_same_input_same_output(real_grader: Grader) -> None:

@@ -1,0 +1,113 @@
+"""The grader's contract, with a fake embedder: fast and independent of the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fakes import FakeEmbedder
+from grader import (
+    AdhocQuestion,
+    CachedEmbedder,
+    CriticUnavailableError,
+    EmbeddingCache,
+    GradeItem,
+    Grader,
+    InvalidAnswerError,
+    QuestionBank,
+    Settings,
+    UnknownQuestionError,
+)
+
+
+@pytest.fixture
+def grader(bank: QuestionBank, tmp_path) -> Grader:
+    return Grader(bank, FakeEmbedder(), settings=Settings(cache_dir=tmp_path, max_answer_chars=500))
+
+
+def test_unknown_question_names_the_id_and_the_way_out(grader: Grader) -> None:
+    with pytest.raises(UnknownQuestionError, match="'nope'.*grader questions"):
+        grader.grade("nope", "answer")
+
+
+def test_answer_over_the_limit_says_the_limit(grader: Grader) -> None:
+    with pytest.raises(InvalidAnswerError, match="501 characters; the limit is 500"):
+        grader.grade("adam-optimizer", "x" * 501)
+
+
+def test_wrong_type_is_a_clear_error(grader: Grader) -> None:
+    with pytest.raises(InvalidAnswerError, match="must be text"):
+        grader.grade("adam-optimizer", 42)  # type: ignore[arg-type]
+
+
+def test_llm_critic_requested_without_llm(grader: Grader) -> None:
+    with pytest.raises(CriticUnavailableError, match="GRADER_LLM_MODEL"):
+        grader.grade("adam-optimizer", "answer", critic="llm")
+
+
+def test_empty_answer_is_a_graded_zero(grader: Grader) -> None:
+    result = grader.grade("adam-optimizer", "   \n")
+    assert result.score == 0 and result.verdict == "fail" and result.flags == ["empty"]
+    assert all(c.status == "missed" and c.evidence is None for c in result.criteria)
+
+
+def test_grade_many_keeps_order_and_reports_errors_in_place(grader: Grader) -> None:
+    items = [
+        GradeItem("adam-optimizer", "Adam keeps a moving average of gradients."),
+        GradeItem("missing-question", "anything"),
+        GradeItem(AdhocQuestion(question="What is a stack?", reference_answers=["LIFO."]), "LIFO"),
+        GradeItem("tensor-types", "y" * 600),
+    ]
+    results = grader.grade_many(items)
+    assert [type(r).__name__ for r in results] == [
+        "GradeResult", "UnknownQuestionError", "GradeResult", "InvalidAnswerError"
+    ]
+
+
+def test_grade_many_embeds_all_answers_in_one_call(bank: QuestionBank, tmp_path) -> None:
+    embedder = FakeEmbedder()
+    grader = Grader(bank, embedder, settings=Settings(cache_dir=tmp_path))
+    grader.warm_up()
+    embedder.calls.clear()
+    grader.grade_many([GradeItem("adam-optimizer", f"Answer number {i}. Second sentence here.")
+                       for i in range(5)])
+    assert len(embedder.calls) == 1 and len(embedder.calls[0]) == 15
+
+
+def test_result_names_its_versions(grader: Grader) -> None:
+    result = grader.grade("adam-optimizer", "Adam uses momentum.")
+    assert result.versions.rubric_hash == grader.bank.get("adam-optimizer").content_hash
+    assert result.versions.embedding_model == "fake-bag-of-words"
+    assert result.critic.kind == "offline" and result.critic.fallback_reason is None
+
+
+def test_rubric_embeddings_survive_a_restart(bank: QuestionBank, tmp_path) -> None:
+    first = CachedEmbedder(FakeEmbedder(), EmbeddingCache(tmp_path / "e.sqlite3"))
+    Grader(bank, first).warm_up()
+    assert first.computed > 0
+
+    second = CachedEmbedder(FakeEmbedder(), EmbeddingCache(tmp_path / "e.sqlite3"))
+    Grader(bank, second).warm_up()
+    assert second.computed == 0
+
+
+def test_cache_is_keyed_by_model(tmp_path) -> None:
+    cache = EmbeddingCache(tmp_path / "e.sqlite3")
+    cache.put_many("model-a", {"text": np.ones(4, np.float32)})
+    assert cache.get_many("model-b", ["text"]) == {}
+    assert np.array_equal(cache.get_many("model-a", ["text"])["text"], np.ones(4, np.float32))
+
+
+def test_thresholds_must_be_ordered() -> None:
+    with pytest.raises(ValueError, match="borderline_threshold"):
+        Settings(pass_threshold=40, borderline_threshold=60)
+
+
+def test_verdict_follows_settings(bank: QuestionBank, tmp_path) -> None:
+    answer = bank.get("adam-optimizer").reference_answers[0]
+    strict = Grader(bank, FakeEmbedder(), settings=Settings(pass_threshold=100,
+                                                            borderline_threshold=99.9))
+    lenient = Grader(bank, FakeEmbedder(), settings=Settings(pass_threshold=1,
+                                                             borderline_threshold=0))
+    assert strict.grade("adam-optimizer", answer).verdict == "fail"
+    assert lenient.grade("adam-optimizer", answer).verdict == "pass"
