@@ -1,0 +1,220 @@
+// The practice page: choose a question, answer it, see the grade explained.
+// Plain JavaScript modules over the /v1 REST API: no build step, no dependencies.
+
+import { ApiError, api, apiKey, fetchQuestions, setApiKey } from "./api.js";
+import { clearAttempts, renderProgress, saveAttempt } from "./attempts.js";
+import { $, el } from "./dom.js";
+import { renderResult } from "./grade-view.js";
+
+const state = { all: [], shown: [], current: null, drafts: new Map(), busy: false };
+
+function describeError(error) {
+  if (!(error instanceof ApiError)) return `Something went wrong in the page: ${error.message}`;
+  if (error.status === 401) {
+    $("api-key-settings").open = true;
+    return `${error.message} Enter an API key under "API key" at the bottom of the page.`;
+  }
+  return error.message;
+}
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function setStatus(message) {
+  $("questions-status").textContent = message;
+}
+
+function fillSelect(select, options, placeholder, keep) {
+  const previous = keep ? select.value : "";
+  select.replaceChildren(el("option", { value: "" }, placeholder));
+  for (const [value, label] of options) select.append(el("option", { value }, label));
+  if (previous && options.some(([value]) => value === previous)) select.value = previous;
+}
+
+function fillTags() {
+  const tags = [...new Set(state.all.flatMap((q) => q.tags || []))].sort();
+  fillSelect($("filter-tag"), tags.map((t) => [t, t]), "Any tag", true);
+}
+
+function fillQuestions() {
+  const label = (q) => `${q.question}${q.difficulty ? ` (${q.difficulty})` : ""}`;
+  const placeholder = state.shown.length ? "Pick a question…" : "No question matches these filters";
+  fillSelect($("question-select"), state.shown.map((q) => [q.id, label(q)]), placeholder, false);
+  if (state.current && state.shown.some((q) => q.id === state.current.id)) {
+    $("question-select").value = state.current.id;
+  }
+  const n = state.shown.length;
+  setStatus(`${n} question${n === 1 ? " matches" : "s match"}.`);
+}
+
+async function applyFilters() {
+  const filters = { tag: $("filter-tag").value, difficulty: $("filter-difficulty").value };
+  setStatus("Loading questions…");
+  try {
+    state.shown = await fetchQuestions(filters);
+    fillQuestions();
+  } catch (error) {
+    setStatus(describeError(error));
+  }
+}
+
+async function chooseQuestion(id, { focusAnswer = false } = {}) {
+  if (!id) return;
+  if (state.current) state.drafts.set(state.current.id, $("answer").value);
+  showError("");
+  let question;
+  try {
+    question = await api(`v1/questions/${encodeURIComponent(id)}`);
+  } catch (error) {
+    $("question-card").hidden = false;
+    $("question-text").textContent = "";
+    $("question-meta").textContent = "";
+    $("answer-form").hidden = true;
+    state.current = null;
+    showError(describeError(error));
+    return;
+  }
+  state.current = question;
+  $("answer-form").hidden = false;
+  $("question-card").hidden = false;
+  $("result").hidden = true;
+  $("question-text").textContent = question.question;
+  const meta = [];
+  if (question.difficulty) meta.push(question.difficulty);
+  if (question.tags && question.tags.length) meta.push(`tags: ${question.tags.join(", ")}`);
+  if (question.criteria) meta.push(`${question.criteria.length} key points to make`);
+  $("question-meta").textContent = meta.join(" · ");
+  $("answer").value = state.drafts.get(question.id) || "";
+  updateCount();
+  if ($("question-select").querySelector(`option[value="${CSS.escape(question.id)}"]`)) {
+    $("question-select").value = question.id;
+  }
+  const hash = `#q=${encodeURIComponent(question.id)}`;
+  if (location.hash !== hash) history.replaceState(null, "", hash);
+  showProgress();
+  if (focusAnswer) $("answer").focus();
+}
+
+function randomQuestion() {
+  const pool = state.shown;
+  if (!pool.length) {
+    setStatus("No question matches these filters, so there is none to pick. Change a filter.");
+    return;
+  }
+  const others = pool.filter((q) => !state.current || q.id !== state.current.id);
+  const choices = others.length ? others : pool;
+  const pick = choices[Math.floor(Math.random() * choices.length)];
+  chooseQuestion(pick.id, { focusAnswer: true });
+}
+
+function questionFromHash() {
+  const match = /^#q=(.+)$/.exec(location.hash);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+function updateCount() {
+  const n = $("answer").value.length;
+  $("answer-count").textContent = `${n.toLocaleString("en")} character${n === 1 ? "" : "s"}`;
+}
+
+async function submitAnswer(event) {
+  if (event) event.preventDefault();
+  if (state.busy || !state.current) return;
+  const question = state.current;
+  const answer = $("answer").value;
+  state.busy = true;
+  $("submit-button").disabled = true;
+  $("busy").textContent = "Grading…";
+  showError("");
+  try {
+    const result = await api("v1/grade", {
+      method: "POST",
+      body: { question_id: question.id, answer, critic: "auto" },
+    });
+    saveAttempt(question, result);
+    renderResult(result, answer);
+    showProgress();
+    $("result").focus();
+    loadReference(question.id);
+  } catch (error) {
+    $("result").hidden = true;
+    showError(describeError(error));
+  } finally {
+    state.busy = false;
+    $("submit-button").disabled = false;
+    $("busy").textContent = "";
+  }
+}
+
+async function loadReference(id) {
+  const body = $("reference-body");
+  body.replaceChildren(el("p", { className: "hint" }, "Loading the reference answer…"));
+  try {
+    const question = await api(`v1/questions/${encodeURIComponent(id)}?include=reference`);
+    const answers = question.reference_answers || [];
+    body.replaceChildren();
+    answers.forEach((text, index) => {
+      if (answers.length > 1) body.append(el("h4", {}, `Reference ${index + 1}`));
+      body.append(el("p", { className: "reference-text" }, text));
+    });
+    if (!answers.length) body.append(el("p", { className: "hint" }, "This question has no reference answer."));
+  } catch (error) {
+    body.replaceChildren(el("p", { className: "error-inline" }, describeError(error)));
+  }
+}
+
+function showProgress() {
+  const listed = renderProgress($("progress"), state.current ? state.current.id : null);
+  $("clear-history").hidden = listed === 0;
+}
+
+function bind() {
+  $("filter-tag").addEventListener("change", applyFilters);
+  $("filter-difficulty").addEventListener("change", applyFilters);
+  $("question-select").addEventListener("change", (event) => chooseQuestion(event.target.value));
+  $("random-button").addEventListener("click", randomQuestion);
+  $("answer-form").addEventListener("submit", submitAnswer);
+  $("answer").addEventListener("input", updateCount);
+  $("answer").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) submitAnswer(event);
+  });
+  $("clear-history").addEventListener("click", () => {
+    if (!window.confirm("Forget every attempt stored in this browser?")) return;
+    clearAttempts();
+    showProgress();
+  });
+  $("api-key").value = apiKey();
+  $("api-key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    setApiKey($("api-key").value.trim());
+    $("api-key-status").textContent = "Saved for this browser tab.";
+    start();
+  });
+  window.addEventListener("hashchange", () => {
+    const id = questionFromHash();
+    if (id && (!state.current || state.current.id !== id)) chooseQuestion(id);
+  });
+}
+
+async function start() {
+  showProgress();
+  setStatus("Loading questions…");
+  try {
+    state.all = await fetchQuestions();
+    state.shown = state.all;
+    fillTags();
+    fillQuestions();
+  } catch (error) {
+    fillSelect($("question-select"), [], "Questions could not be loaded", false);
+    setStatus(describeError(error));
+    return;
+  }
+  const id = questionFromHash();
+  if (id) chooseQuestion(id);
+}
+
+bind();
+start();

@@ -1,0 +1,266 @@
+"""The practice page end to end: real Chromium, real ``grader serve``, real embedding model."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+from playwright.sync_api import Page, Request
+
+from grader import QuestionBank
+
+if TYPE_CHECKING:
+    from conftest import PageSession
+
+pytestmark = [pytest.mark.server, pytest.mark.browser]
+
+QUESTION = "adam-optimizer"
+#: Makes some points only partly and one wrong claim (the rubric's ``no-learning-rate``).
+WEAK_ANSWER = (
+    "Adam keeps a moving average of the gradient, like momentum, and divides each step by the "
+    "square root of a moving average of squared gradients, like RMSprop, so every parameter gets "
+    "its own step size. Adam never needs a learning rate."
+)
+WRONG_SENTENCE = "Adam never needs a learning rate."
+#: A fuller answer for the screenshots: points met, points partly made, one wrong claim.
+SCREENSHOT_ANSWER = (
+    "Adam keeps an exponential moving average of past gradients, like momentum. "
+    "It also keeps a moving average of the squared gradients and divides each step by its "
+    "square root, so every parameter gets its own step size. "
+    "It is a popular default because it converges fast with little tuning. "
+    "Adam never needs a learning rate."
+)
+
+
+def open_page(session: PageSession, fragment: str = "") -> Page:
+    page = session.page
+    page.goto(f"{session.url}/{fragment}")
+    page.wait_for_function("document.querySelectorAll('#question-select option').length > 1")
+    return page
+
+
+def choose(page: Page, question_id: str) -> None:
+    with page.expect_response(re.compile(rf"/v1/questions/{question_id}$")):
+        page.select_option("#question-select", question_id)
+    page.wait_for_selector("#answer-form", state="visible")
+
+
+def grade_with_keyboard(page: Page, answer: str) -> tuple[int, str]:
+    page.fill("#answer", answer)
+    page.focus("#answer")
+    with page.expect_response(re.compile(r"/v1/grade$")) as response:
+        page.keyboard.press("Control+Enter")
+    assert response.value.status == 200
+    page.wait_for_selector("#submit-button:not([disabled])")
+    page.wait_for_selector("#result", state="visible")
+    score = int(page.text_content("#score") or "-1")
+    verdict = page.get_attribute("#result", "data-verdict") or ""
+    return score, verdict
+
+
+def attempts_row(page: Page, question_text: str) -> list[str]:
+    row = page.locator(".progress-table tbody tr", has_text=question_text)
+    return [cell.strip() for cell in row.locator("th, td").all_inner_texts()]
+
+
+def test_page_loads_lists_and_filters_questions(page_session: PageSession,
+                                                bank: QuestionBank) -> None:
+    page = open_page(page_session)
+    assert "grader" in page.title()
+
+    listed = page.eval_on_selector_all("#question-select option", "os => os.map(o => o.value)")
+    total = httpx.get(f"{page_session.url}/v1/questions", params={"limit": 1}).json()["total"]
+    assert len([value for value in listed if value]) == total == len(bank)
+    tags = page.eval_on_selector_all("#filter-tag option", "os => os.map(o => o.value)")
+    assert set(tags) - {""} == {tag for rubric in bank for tag in rubric.tags}
+
+    advanced = sorted(rubric.id for rubric in bank.filter(difficulty="advanced"))
+    assert advanced, "the bank needs an advanced question for this test"
+    with page.expect_response(re.compile(r"/v1/questions\?.*difficulty=advanced")):
+        page.select_option("#filter-difficulty", "advanced")
+    page.wait_for_function(
+        f"document.querySelectorAll('#question-select option').length === {len(advanced) + 1}")
+    shown = page.eval_on_selector_all("#question-select option", "os => os.map(o => o.value)")
+    assert sorted(value for value in shown if value) == advanced
+
+    # Every control has a label; the random button works from the keyboard and puts the
+    # cursor in the answer box.
+    unlabelled = page.evaluate("[...document.querySelectorAll('select, textarea, input')]"
+                               ".filter(e => e.labels.length === 0).map(e => e.id)")
+    assert unlabelled == []
+    page.focus("#random-button")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'answer'")
+    chosen = page.input_value("#question-select")
+    assert chosen in advanced
+    assert page.text_content("#question-text") == bank.get(chosen).question
+    assert page.locator("#result").is_hidden()
+
+
+def test_good_and_weak_answers_are_graded_and_explained(page_session: PageSession,
+                                                       bank: QuestionBank) -> None:
+    rubric = bank.get(QUESTION)
+    reference_requests: list[str] = []
+
+    def watch(request: Request) -> None:
+        if "include=reference" in request.url:
+            reference_requests.append(request.url)
+
+    page = open_page(page_session)
+    page.on("request", watch)
+    choose(page, QUESTION)
+    assert page.text_content("#question-text") == rubric.question
+    assert reference_requests == [], "the reference answer was fetched before grading"
+    assert page.text_content("#reference-body") == ""
+
+    good_score, good_verdict = grade_with_keyboard(page, rubric.reference_answers[0])
+    assert good_verdict == "pass"
+    assert "verdict-pass" in (page.get_attribute("#score", "class") or "")
+    assert page.locator("#criteria > li").count() == len(rubric.criteria)
+    assert page.locator("#annotated mark.mark-met").count() >= 1
+    assert page.locator("#misconceptions-block").is_hidden()
+    # The reference answer arrives only now, behind a disclosure.
+    page.wait_for_function("document.querySelector('#reference-body .reference-text') !== null")
+    assert len(reference_requests) == 1
+    page.click("#reference summary")
+    revealed = page.locator("#reference-body .reference-text").all_inner_texts()
+    assert revealed == [answer.strip() for answer in rubric.reference_answers]
+
+    weak_score, weak_verdict = grade_with_keyboard(page, WEAK_ANSWER)
+    assert weak_verdict == "fail"
+    assert good_score - weak_score >= 25, (good_score, weak_score)
+    assert "verdict-fail" in (page.get_attribute("#score", "class") or "")
+    assert page.locator("#criteria > li.status-missed").count() >= 1
+    assert page.locator("#criteria > li.status-partial").count() >= 1
+    # The wrong claim is highlighted in the answer and explained with the rubric's correction.
+    assert page.locator("#annotated mark.mark-wrong").all_inner_texts() == [WRONG_SENTENCE]
+    assert page.locator("#misconceptions-block").is_visible()
+    why_wrong = next(m.why_wrong for m in rubric.misconceptions if m.id == "no-learning-rate")
+    assert why_wrong in page.inner_text("#misconceptions")
+    assert page.locator("#feedback li").count() >= 1
+
+    # Both attempts are kept in the browser and survive a reload.
+    assert attempts_row(page, rubric.question)[1:3] == ["2", str(good_score)]
+    page.reload()
+    page.wait_for_selector(".progress-table")
+    assert attempts_row(page, rubric.question)[1:3] == ["2", str(good_score)]
+    assert attempts_row(page, rubric.question)[3] == f"{good_score} → {weak_score}"
+
+
+def test_screenshots_after_grading_at_desktop_and_phone_width(page_session: PageSession) -> None:
+    page = open_page(page_session)
+    choose(page, QUESTION)
+    grade_with_keyboard(page, SCREENSHOT_ANSWER)
+    page.wait_for_function("document.querySelector('#reference-body .reference-text') !== null")
+    artifacts = page_session.artifacts
+    artifacts.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(artifacts / "page-desktop.png"), full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than a 390px phone screen"
+    page.screenshot(path=str(artifacts / "page-phone.png"), full_page=True)
+
+
+def test_over_long_answer_shows_the_limit(page_session: PageSession) -> None:
+    # Chromium itself logs every 4xx response as a console error; this one is expected.
+    page_session.log.allow(r"status of 4\d\d .*/v1/grade\)$")
+    page = open_page(page_session)
+    choose(page, QUESTION)
+    page.fill("#answer", "gradient " * (page_session.max_answer_chars // 9 + 1))
+    with page.expect_response(re.compile(r"/v1/grade$")) as response:
+        page.click("#submit-button")
+    assert 400 <= response.value.status < 500
+    page.wait_for_selector("#error", state="visible")
+    message = page.inner_text("#error")
+    assert re.search(r"2,?000", message), message
+    assert page.locator("#result").is_hidden()
+
+
+def test_unknown_question_and_unreachable_server_show_readable_errors(
+        page_session: PageSession) -> None:
+    page_session.log.allow(r"status of 404 .*/v1/questions/no-such-question\)$")
+    page_session.log.allow(r"net::ERR_CONNECTION_REFUSED .*/v1/grade\)$")
+    page = open_page(page_session, "#q=no-such-question")
+    page.wait_for_selector("#error", state="visible")
+    assert "no-such-question" in page.inner_text("#error")
+
+    choose(page, QUESTION)
+    assert page.locator("#error").is_hidden()
+    page.route("**/v1/grade", lambda route: route.abort("connectionrefused"))
+    page.fill("#answer", "Adam adapts the step size of every parameter.")
+    page.click("#submit-button")
+    page.wait_for_selector("#error", state="visible")
+    assert "cannot be reached" in page.inner_text("#error")
+    assert page.locator("#submit-button").is_enabled()
+
+
+def test_every_evidence_sentence_of_a_list_answer_is_highlighted(
+        page_session: PageSession) -> None:
+    # Bullets, numbering and a short line the grader merges into its neighbour: the page must
+    # still find each evidence sentence in the text as typed.
+    answer = ("Adam, in short:\n"
+              "- It keeps a moving average of past gradients, like momentum.\n"
+              "-It also keeps a moving average of squared gradients, like RMSprop.\n"
+              "1) Both averages are bias-corrected early on.\nFast.\n"
+              "2) Adam never needs a learning rate.")
+    page = open_page(page_session)
+    choose(page, QUESTION)
+    page.fill("#answer", answer)
+    with page.expect_response(re.compile(r"/v1/grade$")) as response:
+        page.click("#submit-button")
+    result = response.value.json()
+    page.wait_for_selector("#result", state="visible")
+    evidence = {c["evidence"] for c in result["criteria"] if c["status"] != "missed"}
+    evidence |= {m["evidence"] for m in result["misconceptions"]}
+    evidence.discard(None)
+    assert len(evidence) >= 2, result
+    assert any(sentence not in answer for sentence in evidence), "no sentence needed loose matching"
+    marked = page.locator("#annotated mark").all_inner_texts()
+    assert len(marked) == len(evidence)
+    flat = [" ".join(text.split()) for text in marked]
+    for sentence in evidence:
+        assert any(sentence.split()[-1] in text for text in flat), (sentence, flat)
+    # Apart from the labels, the annotated text is the answer exactly as typed.
+    shown = page.eval_on_selector("#annotated", """box => {
+        const copy = box.cloneNode(true);
+        copy.querySelectorAll("sup, .visually-hidden").forEach(node => node.remove());
+        return copy.textContent;
+    }""")
+    assert shown == answer
+
+
+def test_progress_links_forget_and_api_key(page_session: PageSession, bank: QuestionBank) -> None:
+    rubric = bank.get(QUESTION)
+    page = open_page(page_session)
+    # Attempts as an earlier visit left them in localStorage.
+    stored = {QUESTION: {"question": rubric.question, "attempts": [
+        {"at": "2026-01-01T10:00:00Z", "score": 41.2, "verdict": "fail", "words": 30},
+        {"at": "2026-01-02T10:00:00Z", "score": 77.8, "verdict": "pass", "words": 80},
+    ]}}
+    page.evaluate("data => localStorage.setItem('grader.attempts.v1', JSON.stringify(data))",
+                  stored)
+    page.reload()
+    page.wait_for_selector(".progress-table")
+    assert attempts_row(page, rubric.question)[1:] == ["2", "78", "41 → 78"]
+
+    # The row links to the question (a #q= deep link).
+    with page.expect_response(re.compile(rf"/v1/questions/{QUESTION}$")):
+        page.click(f".progress-table a[href='#q={QUESTION}']")
+    page.wait_for_function("document.querySelector('#question-text').textContent.length > 0")
+    assert page.text_content("#question-text") == rubric.question
+
+    # An API key entered on the page goes with every request as a bearer token.
+    page.click("#api-key-settings summary")
+    page.fill("#api-key", "practice-key")
+    with page.expect_request(re.compile(r"/v1/questions\?")) as request:
+        page.click("#api-key-form button")
+    assert request.value.headers.get("authorization") == "Bearer practice-key"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#clear-history")
+    page.wait_for_selector(".progress-table", state="detached")
+    assert "No attempts yet" in page.inner_text("#progress")
+    assert page.evaluate("localStorage.getItem('grader.attempts.v1')") is None
