@@ -11,6 +11,7 @@ from grader.errors import (
     EmbeddingError,
     GraderError,
     InvalidAnswerError,
+    InvalidQuestionError,
     RubricError,
     UnknownQuestionError,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "Grader",
     "GraderError",
     "InvalidAnswerError",
+    "InvalidQuestionError",
     "Misconception",
     "OfflineCritic",
     "QuestionBank",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from grader.errors import InvalidQuestionError
 
 from grader.rubric import Criterion, Rubric
 from grader.text import split_clauses, split_sentences, words
@@ -42,18 +44,27 @@ def derive_criteria(reference_answer: str) -> list[str]:
 
 
 def rubric_from_adhoc(question: AdhocQuestion) -> Rubric:
-    """Build an in-memory rubric; its id is stable for the same question and references."""
+    """Build an in-memory rubric; its id is stable for the same question and references.
+
+    Raises ``InvalidQuestionError`` listing each problem when the parts do not make a rubric
+    (an empty reference answer, a criterion of under three characters, ...).
+    """
     points = question.criteria or derive_criteria(question.reference_answers[0])
     digest = hashlib.sha256(
         "\x00".join([question.question, *question.reference_answers, *points]).encode()
     ).hexdigest()[:12]
-    return Rubric(
-        id=_slug(question.id) if question.id else f"adhoc-{digest}",
-        question=question.question,
-        reference_answers=question.reference_answers,
-        criteria=[Criterion(id=f"point-{i}", description=point)
-                  for i, point in enumerate(points, start=1)],
-    )
+    try:
+        return Rubric(
+            id=_slug(question.id) if question.id else f"adhoc-{digest}",
+            question=question.question,
+            reference_answers=question.reference_answers,
+            criteria=[Criterion(id=f"point-{i}", description=point)
+                      for i, point in enumerate(points, start=1)],
+        )
+    except ValidationError as error:
+        raise InvalidQuestionError([
+            f"{'.'.join(map(str, e['loc'])) or 'question'}: {e['msg']}" for e in error.errors()
+        ]) from None
 
 
 def _slug(text: str) -> str:

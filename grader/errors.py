@@ -4,6 +4,7 @@
     ├── RubricError            a rubric file is missing, unreadable or invalid
     ├── UnknownQuestionError   no rubric has that id
     ├── InvalidAnswerError     the answer breaks a limit (too long, wrong type)
+    ├── InvalidQuestionError   an ad-hoc question cannot be turned into a rubric
     ├── ConfigurationError     a setting is wrong or something it needs is missing
     │   └── CriticUnavailableError  the LLM critic was asked for but is not configured
     ├── EmbeddingError         the embedding model could not be loaded or run
@@ -37,6 +38,14 @@ class UnknownQuestionError(GraderError):
 
 class InvalidAnswerError(GraderError):
     """The answer cannot be graded as given (for example, it is over the length limit)."""
+
+
+class InvalidQuestionError(GraderError):
+    """An ad-hoc question (text, reference answers, criteria) cannot be graded against."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("The ad-hoc question cannot be graded against: " + "; ".join(problems))
 
 
 class ConfigurationError(GraderError):

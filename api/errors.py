@@ -1,0 +1,174 @@
+"""One JSON error shape for every failure, and the one place errors become status codes.
+
+Every error response is ``{"error": {"code", "message", "details"}}``: grader errors, request
+validation, unknown routes, wrong methods, bodies that are too large or not UTF-8, and
+(should one ever happen) an internal error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.batcher import BatcherClosedError
+from grader.errors import (
+    ConfigurationError,
+    CriticUnavailableError,
+    EmbeddingError,
+    GraderError,
+    InvalidAnswerError,
+    InvalidQuestionError,
+    RubricError,
+    UnknownQuestionError,
+)
+
+
+class ErrorBody(BaseModel):
+    """What went wrong, in words a client can act on."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "code": "unknown_question",
+        "message": "Unknown question id 'adam'. Known ids: adam-optimizer, ...",
+        "details": {"question_id": "adam"},
+    }]})
+
+    code: str = Field(description="a stable machine-readable code, e.g. 'unknown_question'")
+    message: str = Field(description="what was wrong and what to do")
+    details: Any = Field(default=None, description="structured context: limits, fields, ids")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """An error the API raises itself (auth, limits); rendered like every other error."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+def describe_grader_error(error: GraderError, *, max_answer_chars: int) -> tuple[int, ErrorBody]:
+    """The status code and body for a grader error (also used per item in batch results)."""
+    if isinstance(error, UnknownQuestionError):
+        return 404, ErrorBody(code="unknown_question", message=str(error),
+                              details={"question_id": error.question_id})
+    if isinstance(error, InvalidAnswerError):
+        return 422, ErrorBody(code="invalid_answer", message=str(error),
+                              details={"max_answer_chars": max_answer_chars})
+    if isinstance(error, InvalidQuestionError):
+        return 422, ErrorBody(code="invalid_question", message=str(error),
+                              details=error.problems)
+    if isinstance(error, CriticUnavailableError):
+        return 409, ErrorBody(code="critic_unavailable", message=str(error),
+                              details={"choices": ["auto", "offline"]})
+    if isinstance(error, EmbeddingError):
+        return 503, ErrorBody(code="embedding_unavailable", message=str(error))
+    if isinstance(error, (ConfigurationError, RubricError)):
+        return 500, ErrorBody(code="server_misconfigured", message=str(error))
+    return 500, ErrorBody(code="grader_error", message=str(error))
+
+
+def error_response(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None
+                   ) -> JSONResponse:
+    return JSONResponse(ErrorResponse(error=body).model_dump(mode="json"), status_code=status,
+                        headers=headers)
+
+
+def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
+    # Only location, message and type: the raw input may be large, or hold the answer text.
+    return [{"loc": [str(step) for step in item.get("loc", ())], "msg": str(item.get("msg", "")),
+             "type": str(item.get("type", ""))} for item in error.errors()]
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    return next((value for key, value in (headers or {}).items() if key.lower() == name), None)
+
+
+def _http_code(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "http_error"
+
+
+def _respond(request: Request, status: int, body: ErrorBody,
+             headers: Mapping[str, str] | None = None) -> JSONResponse:
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.errors.inc(code=body.code)
+    return error_response(status, body, headers)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Map every error a request can raise to the one JSON shape."""
+
+    async def on_grader_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, GraderError)  # registered for GraderError only
+        status, body = describe_grader_error(
+            error, max_answer_chars=request.app.state.grader.settings.max_answer_chars)
+        return _respond(request, status, body)
+
+    async def on_api_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ApiError)
+        return _respond(request, error.status, ErrorBody(
+            code=error.code, message=error.message, details=error.details), error.headers)
+
+    async def on_validation_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        details = _validation_details(error)
+        if any(item["type"] == "json_invalid" for item in details):
+            return _respond(request, 400, ErrorBody(
+                code="invalid_json", message="The request body is not valid JSON; send a JSON "
+                "object with Content-Type: application/json.", details=details))
+        where = "; ".join(f"{'.'.join(item['loc'])}: {item['msg']}" for item in details[:5])
+        return _respond(request, 422, ErrorBody(
+            code="validation_error", message=f"The request is not valid: {where}",
+            details=details))
+
+    async def on_http_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        message = str(error.detail)
+        if error.status_code == 404:
+            message = f"No route matches {request.url.path}; see /docs for the API."
+        elif error.status_code == 405:
+            message = (f"{request.method} is not allowed on {request.url.path}; allowed: "
+                       f"{_header(error.headers, 'allow') or 'see /docs'}.")
+        return _respond(request, error.status_code, ErrorBody(
+            code=_http_code(error.status_code), message=message), error.headers)
+
+    async def on_batcher_closed(request: Request, error: Exception) -> JSONResponse:
+        return _respond(request, 503, ErrorBody(
+            code="not_ready", message=f"The grader is not running ({error}); retry shortly."))
+
+    app.add_exception_handler(GraderError, on_grader_error)
+    app.add_exception_handler(BatcherClosedError, on_batcher_closed)
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+#: Error responses shared by the /v1 routes, for the OpenAPI schema.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "invalid JSON, invalid UTF-8 or bad header"},
+    413: {"model": ErrorResponse, "description": "request body too large"},
+    422: {"model": ErrorResponse, "description": "the request does not match the schema"},
+}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "missing or wrong API key"},
+}

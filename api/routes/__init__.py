@@ -1,0 +1,1 @@
+"""HTTP routes: thin translations between request models and the grader library."""

@@ -1,0 +1,102 @@
+"""Grading: one answer, or a batch with one result or one error per item."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from api.deps import ApiSettingsDep, BatcherDep, GraderDep, MetricsDep
+from api.errors import ApiError, ErrorBody, ErrorResponse, describe_grader_error
+from api.schemas import (
+    AdhocGradeRequest,
+    BankGradeRequest,
+    BatchGradeRequest,
+    BatchGradeResponse,
+    BatchItemFailed,
+    BatchItemGraded,
+    GradeRequest,
+)
+from grader.errors import GraderError, InvalidQuestionError
+from grader.grading import GradeItem, Grader
+from grader.result import GradeResult
+
+router = APIRouter(prefix="/v1/grade", tags=["grading"])
+
+_GRADE_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorResponse, "description": "critic 'llm' asked for, but no LLM is set up"},
+    404: {"model": ErrorResponse, "description": "no question has this id"},
+    422: {"model": ErrorResponse, "description": "invalid request, or answer over the limit"},
+    503: {"model": ErrorResponse, "description": "the grader is not ready"},
+}
+
+
+def _to_item(grader: Grader, request: BankGradeRequest | AdhocGradeRequest) -> GradeItem:
+    """A ``GradeItem``; an ad-hoc question becomes its rubric here, so a bad one is a 422."""
+    if isinstance(request, BankGradeRequest):
+        return GradeItem(request.question_id, request.answer, request.critic)
+    try:
+        rubric = grader.resolve(request.to_question())
+    except InvalidQuestionError as error:
+        raise ApiError(422, "invalid_question", str(error), error.problems) from None
+    return GradeItem(rubric, request.answer, request.critic)
+
+
+@router.post("", response_model=GradeResult, responses=_GRADE_ERRORS)
+async def grade(
+    request: Annotated[GradeRequest, Body(openapi_examples={
+        "bank": {"summary": "a question from the bank",
+                 "value": {"question_id": "adam-optimizer",
+                           "answer": "Adam combines momentum with per-parameter step sizes."}},
+        "adhoc": {"summary": "a question given inline",
+                  "value": {"question": "What is a stack?",
+                            "reference_answers": ["A last-in, first-out collection."],
+                            "answer": "A LIFO structure: pop returns what was pushed last."}},
+    })],
+    grader: GraderDep, batcher: BatcherDep, metrics: MetricsDep,
+) -> GradeResult:
+    """Grade one answer to a bank question (``question_id``) or to an ad-hoc question."""
+    [outcome] = await batcher.grade([_to_item(grader, request)])
+    metrics.record_results([outcome])
+    if isinstance(outcome, GraderError):
+        raise outcome
+    return outcome
+
+
+@router.post("/batch", response_model=BatchGradeResponse,
+             responses={503: _GRADE_ERRORS[503]})
+async def grade_batch(
+    request: BatchGradeRequest, grader: GraderDep, batcher: BatcherDep, metrics: MetricsDep,
+    settings: ApiSettingsDep,
+) -> BatchGradeResponse:
+    """Grade many answers; one result or one error per item, in request order."""
+    if len(request.items) > settings.batch_max_items:
+        raise ApiError(422, "too_many_items",
+                       f"The batch has {len(request.items):,} items; the limit is "
+                       f"{settings.batch_max_items:,}. Split it, or raise GRADER_BATCH_MAX_ITEMS.",
+                       {"items": len(request.items), "max_items": settings.batch_max_items})
+    items: list[GradeItem | ErrorBody] = []
+    for entry in request.items:
+        try:
+            items.append(_to_item(grader, entry))
+        except ApiError as error:
+            items.append(ErrorBody(code=error.code, message=error.message, details=error.details))
+    outcomes = iter(await batcher.grade([i for i in items if isinstance(i, GradeItem)]))
+    results: list[BatchItemGraded | BatchItemFailed] = []
+    for index, item in enumerate(items):
+        if isinstance(item, ErrorBody):
+            results.append(BatchItemFailed(index=index, error=item))
+            continue
+        outcome = next(outcomes)
+        metrics.record_results([outcome])
+        if isinstance(outcome, GraderError):
+            _, body = describe_grader_error(
+                outcome, max_answer_chars=grader.settings.max_answer_chars)
+            results.append(BatchItemFailed(index=index, error=body))
+        else:
+            results.append(BatchItemGraded(index=index, result=outcome))
+    for failed in results:
+        if isinstance(failed, BatchItemFailed):
+            metrics.errors.inc(code=failed.error.code)
+    graded = sum(isinstance(r, BatchItemGraded) for r in results)
+    return BatchGradeResponse(results=results, graded=graded, failed=len(results) - graded)

@@ -1,0 +1,35 @@
+"""Health, readiness and metrics: open even when API keys are required."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+
+from api.deps import BatcherDep, GraderDep, MetricsDep
+from api.errors import ErrorResponse
+from api.schemas import Health, Readiness
+from grader.grading import GRADER_VERSION
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    """The process is alive and answering."""
+    return Health()
+
+
+@router.get("/readyz", response_model=Readiness,
+            responses={503: {"model": ErrorResponse, "description": "still loading"}})
+async def readyz(grader: GraderDep, batcher: BatcherDep) -> Readiness:
+    """The model and the question bank are loaded: the server can grade."""
+    return Readiness(questions=len(grader.bank), embedding_model=grader.embedder.model_name,
+                     grader_version=GRADER_VERSION)
+
+
+@router.get("/metrics", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "Prometheus text format 0.0.4"}})
+async def metrics(metrics: MetricsDep) -> PlainTextResponse:
+    """Prometheus metrics: requests, latencies, grades by verdict and critic, errors, fallbacks."""
+    return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,58 @@
+"""The question bank, read-only: list with filters and pages, or one question."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import GraderDep
+from api.errors import ErrorResponse
+from api.schemas import QuestionDetail, QuestionPage, QuestionSummary
+from grader.rubric import Difficulty
+
+router = APIRouter(prefix="/v1/questions", tags=["questions"])
+
+
+class QuestionFilters(BaseModel):
+    """Query parameters of the list; an unknown one (a typo) is a 422, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tag: str | None = Field(default=None, max_length=100,
+                            description="only questions with this tag")
+    difficulty: Difficulty | None = Field(default=None, description="only this difficulty")
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0)
+
+
+class QuestionOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    include: Literal["reference"] | None = Field(
+        default=None, description="'reference' adds reference answers, phrasings, misconceptions")
+
+
+@router.get("", response_model=QuestionPage)
+async def list_questions(grader: GraderDep,
+                         filters: Annotated[QuestionFilters, Query()]) -> QuestionPage:
+    """Questions in the bank, filtered by tag and difficulty, a page at a time."""
+    matching = grader.bank.filter(tag=filters.tag, difficulty=filters.difficulty)
+    page = matching[filters.offset : filters.offset + filters.limit]
+    following = filters.offset + filters.limit
+    return QuestionPage(items=[QuestionSummary.of(rubric) for rubric in page],
+                        total=len(matching), limit=filters.limit, offset=filters.offset,
+                        next_offset=following if following < len(matching) else None)
+
+
+@router.get("/{question_id}", response_model=QuestionDetail, response_model_exclude_none=True,
+            responses={404: {"model": ErrorResponse, "description": "no question has this id"}})
+async def get_question(
+    grader: GraderDep,
+    question_id: Annotated[str, Path(max_length=200, examples=["adam-optimizer"])],
+    options: Annotated[QuestionOptions, Query()],
+) -> QuestionDetail:
+    """One question and its criteria, without reference answers unless ``?include=reference``."""
+    rubric = grader.bank.get(question_id)
+    return QuestionDetail.of(rubric, include_reference=options.include == "reference")

@@ -1,0 +1,180 @@
+"""Request and response models of the HTTP API (one model per role; results are ``GradeResult``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from api.errors import ErrorBody
+from grader.adhoc import AdhocQuestion
+from grader.result import CriticChoice, GradeResult
+from grader.rubric import Difficulty, Rubric, Source
+
+_ANSWER = Field(description="the candidate's answer; an empty answer is graded zero",
+                examples=["Adam keeps a moving average of the gradient, like momentum, and "
+                          "scales each step by a moving average of squared gradients."])
+
+
+class BankGradeRequest(BaseModel):
+    """Grade an answer to a question in the bank."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "question_id": "adam-optimizer",
+        "answer": "Adam combines momentum with RMSprop-style per-parameter step sizes.",
+        "critic": "auto",
+    }]})
+
+    question_id: str = Field(min_length=1, max_length=200, examples=["adam-optimizer"])
+    answer: str = _ANSWER
+    critic: CriticChoice = Field(
+        default="auto", description="'auto' uses the LLM critic when one is configured")
+
+
+class AdhocGradeRequest(AdhocQuestion):
+    """Grade an answer to a question given inline: its text, reference answers, criteria."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False,
+                              json_schema_extra={"examples": [{
+                                  "question": "What is a stack?",
+                                  "reference_answers": ["A last-in, first-out collection: push "
+                                                        "adds on top, pop removes the top."],
+                                  "answer": "A stack is LIFO: you pop what you pushed last.",
+                              }]})
+
+    answer: str = _ANSWER
+    critic: CriticChoice = Field(
+        default="auto", description="'auto' uses the LLM critic when one is configured")
+
+    def to_question(self) -> AdhocQuestion:
+        return AdhocQuestion.model_validate(self.model_dump(exclude={"answer", "critic"}))
+
+
+def _request_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "adhoc" if "question" in value else "bank"
+    return "adhoc" if isinstance(value, AdhocGradeRequest) else "bank"
+
+
+GradeRequest = Annotated[
+    Annotated[BankGradeRequest, Tag("bank")] | Annotated[AdhocGradeRequest, Tag("adhoc")],
+    Discriminator(_request_kind),
+]
+
+
+class BatchGradeRequest(BaseModel):
+    """Many answers at once; each item is a ``GradeRequest``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"items": [
+        {"question_id": "adam-optimizer", "answer": "Adam adapts the step size per parameter."},
+        {"question_id": "no-such-question", "answer": "..."},
+    ]}]})
+
+    items: list[GradeRequest] = Field(description="answers to grade; the limit is a setting "
+                                      "(GRADER_BATCH_MAX_ITEMS, default 100)")
+
+
+class BatchItemGraded(BaseModel):
+    index: int = Field(ge=0, description="position of the item in the request")
+    status: Literal["graded"] = "graded"
+    result: GradeResult
+
+
+class BatchItemFailed(BaseModel):
+    index: int = Field(ge=0)
+    status: Literal["error"] = "error"
+    error: ErrorBody
+
+
+BatchItem = Annotated[BatchItemGraded | BatchItemFailed, Field(discriminator="status")]
+
+
+class BatchGradeResponse(BaseModel):
+    """One entry per item, in request order: a result, or the error for that item."""
+
+    results: list[BatchItem]
+    graded: int = Field(ge=0)
+    failed: int = Field(ge=0)
+
+
+# -- questions ---------------------------------------------------------------------------------
+
+
+class CriterionPublic(BaseModel):
+    id: str
+    description: str
+    weight: float
+    hint: str = ""
+    phrasings: list[str] | None = Field(default=None, description="only with ?include=reference")
+
+
+class MisconceptionPublic(BaseModel):
+    id: str
+    claim: str
+    why_wrong: str
+
+
+class QuestionSummary(BaseModel):
+    id: str
+    question: str
+    difficulty: Difficulty
+    tags: list[str]
+    source: Source | None = None
+    criteria_count: int = Field(ge=1)
+
+    @classmethod
+    def of(cls, rubric: Rubric) -> QuestionSummary:
+        return cls(id=rubric.id, question=rubric.question, difficulty=rubric.difficulty,
+                   tags=list(rubric.tags), source=rubric.source,
+                   criteria_count=len(rubric.criteria))
+
+
+class QuestionPage(BaseModel):
+    items: list[QuestionSummary]
+    total: int = Field(ge=0, description="questions matching the filters")
+    limit: int = Field(ge=1)
+    offset: int = Field(ge=0)
+    next_offset: int | None = Field(default=None, description="offset of the next page, if any")
+
+
+class QuestionDetail(BaseModel):
+    """A question and its criteria; reference material only with ``?include=reference``."""
+
+    id: str
+    question: str
+    difficulty: Difficulty
+    tags: list[str]
+    source: Source | None = None
+    criteria: list[CriterionPublic]
+    reference_answers: list[str] | None = Field(default=None,
+                                                description="only with ?include=reference")
+    misconceptions: list[MisconceptionPublic] | None = Field(
+        default=None, description="only with ?include=reference")
+
+    @classmethod
+    def of(cls, rubric: Rubric, *, include_reference: bool) -> QuestionDetail:
+        criteria = [CriterionPublic(id=c.id, description=c.description, weight=c.weight,
+                                    hint=c.hint,
+                                    phrasings=list(c.phrasings) if include_reference else None)
+                    for c in rubric.criteria]
+        return cls(
+            id=rubric.id, question=rubric.question, difficulty=rubric.difficulty,
+            tags=list(rubric.tags), source=rubric.source, criteria=criteria,
+            reference_answers=list(rubric.reference_answers) if include_reference else None,
+            misconceptions=[MisconceptionPublic(id=m.id, claim=m.claim, why_wrong=m.why_wrong)
+                            for m in rubric.misconceptions] if include_reference else None,
+        )
+
+
+# -- health ------------------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    questions: int = Field(ge=0, description="questions in the bank")
+    embedding_model: str
+    grader_version: str

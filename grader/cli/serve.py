@@ -1,0 +1,47 @@
+"""``grader serve``: run the HTTP API under uvicorn; the model loads once per worker at start."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from pydantic import ValidationError
+
+from grader.errors import ConfigurationError
+from grader.settings import Settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("serve", help="serve the REST API (uvicorn)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes; each loads its own copy of the model (default 1)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        raise ConfigurationError(f"--workers must be at least 1, not {args.workers}.")
+    try:  # fail here, with the field named, rather than inside a uvicorn worker
+        Settings()
+        from api.settings import ApiSettings
+
+        api_settings = ApiSettings()
+    except ValidationError as error:
+        problems = "; ".join(f"GRADER_{'__'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in error.errors())
+        raise ConfigurationError(f"Invalid setting: {problems}") from None
+    try:
+        import uvicorn
+
+        from api.logs import logging_config
+    except ImportError as error:  # pragma: no cover - the API's dependencies are required ones
+        raise ConfigurationError(
+            f"The API needs fastapi and uvicorn ({error}); reinstall grader.") from error
+    # Keep stderr JSON lines only: no model-loading progress bars between the log entries.
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_config=logging_config(api_settings.log_level),
+                access_log=False, server_header=False)
+    return 0
