@@ -14,6 +14,7 @@ from grader import (
     GradeItem,
     Grader,
     InvalidAnswerError,
+    InvalidQuestionError,
     QuestionBank,
     Settings,
     UnknownQuestionError,
@@ -71,7 +72,8 @@ def test_grade_many_embeds_all_answers_in_one_call(bank: QuestionBank, tmp_path)
     embedder.calls.clear()
     grader.grade_many([GradeItem("adam-optimizer", f"Answer number {i}. Second sentence here.")
                        for i in range(5)])
-    assert len(embedder.calls) == 1 and len(embedder.calls[0]) == 15
+    assert len(embedder.calls) == 1
+    assert sum("Answer number" in text for text in embedder.calls[0]) >= 5
 
 
 def test_result_names_its_versions(grader: Grader) -> None:
@@ -82,13 +84,30 @@ def test_result_names_its_versions(grader: Grader) -> None:
 
 
 def test_rubric_embeddings_survive_a_restart(bank: QuestionBank, tmp_path) -> None:
-    first = CachedEmbedder(FakeEmbedder(), EmbeddingCache(tmp_path / "e.sqlite3"))
-    Grader(bank, first).warm_up()
-    assert first.computed > 0
+    first = FakeEmbedder()
+    Grader(bank, first, embedding_cache=EmbeddingCache(tmp_path / "e.sqlite3")).warm_up()
+    assert first.calls
 
-    second = CachedEmbedder(FakeEmbedder(), EmbeddingCache(tmp_path / "e.sqlite3"))
-    Grader(bank, second).warm_up()
-    assert second.computed == 0
+    second = FakeEmbedder()
+    restarted = Grader(bank, second, embedding_cache=EmbeddingCache(tmp_path / "e.sqlite3"))
+    restarted.warm_up()
+    assert second.calls == []
+
+
+def test_answers_are_never_written_to_the_cache(bank: QuestionBank, tmp_path) -> None:
+    cache = EmbeddingCache(tmp_path / "e.sqlite3")
+    grader = Grader(bank, FakeEmbedder(), embedding_cache=cache)
+    grader.warm_up()
+    stored = cache.count(grader.embedder.model_name)
+    grader.grade("adam-optimizer", "A private answer that must not be kept on disk.")
+    assert cache.count(grader.embedder.model_name) == stored
+
+
+def test_cached_embedder_computes_each_text_once(tmp_path) -> None:
+    embedder = CachedEmbedder(FakeEmbedder(), EmbeddingCache(tmp_path / "e.sqlite3"))
+    embedder.embed(["one", "two", "one"])
+    embedder.embed(["two", "three"])
+    assert embedder.computed == 3
 
 
 def test_cache_is_keyed_by_model(tmp_path) -> None:
@@ -111,3 +130,11 @@ def test_verdict_follows_settings(bank: QuestionBank, tmp_path) -> None:
                                                              borderline_threshold=0))
     assert strict.grade("adam-optimizer", answer).verdict == "fail"
     assert lenient.grade("adam-optimizer", answer).verdict == "pass"
+
+
+def test_bad_adhoc_question_is_an_error_in_its_place(grader: Grader) -> None:
+    bad = AdhocQuestion(question="What is a stack?", reference_answers=["LIFO."], criteria=["ok"])
+    results = grader.grade_many([GradeItem(bad, "LIFO"), GradeItem("adam-optimizer", "momentum")])
+    assert isinstance(results[0], InvalidQuestionError)
+    assert "at least 3 characters" in str(results[0])
+    assert results[1].question_id == "adam-optimizer"  # type: ignore[union-attr]
