@@ -1,0 +1,38 @@
+"""Batch grading of answer files: JSONL or CSV in, JSONL or CSV out, resumable after a crash.
+
+>>> plan = plan_batch(Path("answers.csv"), Path("grades.jsonl"), BatchOptions())  # doctest: +SKIP
+>>> summary = run_batch(Grader.from_settings(get_settings()), plan)               # doctest: +SKIP
+"""
+
+from grader.batch.errors import BatchError, OutputExistsError, ResumeError
+from grader.batch.output import CSV_COLUMNS, OutputRecord
+from grader.batch.readers import FORMATS, RowReader, count_rows
+from grader.batch.runner import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_CONCURRENCY,
+    BatchOptions,
+    BatchPlan,
+    Progress,
+    plan_batch,
+    run_batch,
+)
+from grader.batch.summary import BatchSummary
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_CONCURRENCY",
+    "FORMATS",
+    "BatchError",
+    "BatchOptions",
+    "BatchPlan",
+    "BatchSummary",
+    "OutputExistsError",
+    "OutputRecord",
+    "Progress",
+    "ResumeError",
+    "RowReader",
+    "count_rows",
+    "plan_batch",
+    "run_batch",
+]

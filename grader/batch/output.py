@@ -1,0 +1,126 @@
+"""Output records and their two encodings, JSONL and CSV, written durably chunk by chunk.
+
+A JSONL record is the row's ``id``, ``row`` and ``line``, then either every ``GradeResult`` field or
+``error: {kind, message}``. A CSV record flattens the same into ``CSV_COLUMNS``. Every record is
+written whole and ends with a newline, which is what lets ``resume`` tell a torn tail from a record.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.batch.readers import Format
+from grader.batch.rows import RowProblem
+from grader.result import GradeResult
+
+CSV_COLUMNS = (
+    "id", "row", "line", "question_id", "score", "verdict", "missed_criteria", "feedback",
+    "critic", "needs_review", "flags", "error_kind", "error",
+)
+#: Separator of list values (missed criterion ids, flags) inside one CSV cell.
+CSV_LIST_SEPARATOR = "; "
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    """One output row: a grade or an error, for the input row ``row``."""
+
+    id: str
+    row: int
+    line: int
+    result: GradeResult | None = None
+    problem: RowProblem | None = None
+    question_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        head: dict[str, Any] = {"id": self.id, "row": self.row, "line": self.line}
+        if self.result is not None:
+            return head | self.result.model_dump(mode="json")
+        if self.question_id is not None:
+            head["question_id"] = self.question_id
+        problem = self.problem or RowProblem("grading_failed", "no result")
+        return head | {"error": {"kind": problem.kind, "message": problem.message}}
+
+    def as_csv(self) -> list[str]:
+        result, problem = self.result, self.problem
+        base = [self.id, str(self.row), str(self.line)]
+        if result is None:
+            problem = problem or RowProblem("grading_failed", "no result")
+            return [*base, self.question_id or "", "", "", "", "", "", "", "",
+                    problem.kind, problem.message]
+        missed = [c.id for c in result.criteria if c.status in ("missed", "contradicted")]
+        return [*base, result.question_id, f"{result.score:g}", result.verdict,
+                CSV_LIST_SEPARATOR.join(missed), result.feedback.summary, result.critic.kind,
+                "true" if result.needs_review else "false", CSV_LIST_SEPARATOR.join(result.flags),
+                "", ""]
+
+
+def encode(records: Sequence[OutputRecord], fmt: Format) -> bytes:
+    """The bytes of ``records``, each ending in a newline."""
+    if fmt == "jsonl":
+        # JSON escapes newlines inside strings, so one record is exactly one line.
+        text = "".join(json.dumps(r.as_json(), ensure_ascii=False) + "\n" for r in records)
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerows(r.as_csv() for r in records)
+        text = buffer.getvalue()
+    return text.encode("utf-8", errors="replace")
+
+
+def csv_header() -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(CSV_COLUMNS)
+    return buffer.getvalue().encode("utf-8")
+
+
+class OutputWriter:
+    """Appends records to the output; each ``write`` is on disk (flushed and fsynced) on return."""
+
+    def __init__(self, path: Path, fmt: Format) -> None:
+        self._fmt = fmt
+        created = not path.exists()
+        self._file = path.open("ab")
+        if created:
+            _sync_directory(path.parent)
+        if fmt == "csv" and self._file.tell() == 0:
+            self._append(csv_header())
+
+    def write(self, records: Sequence[OutputRecord]) -> None:
+        if records:
+            self._append(encode(records, self._fmt))
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> OutputWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _append(self, data: bytes) -> None:
+        self._file.write(data)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+
+def _sync_directory(folder: Path) -> None:
+    # Makes the new file's directory entry durable too; not every platform allows it.
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

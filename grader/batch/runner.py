@@ -1,0 +1,207 @@
+"""Run a batch: stream rows, grade them chunk by chunk, append each chunk durably, resume exactly.
+
+Memory stays flat: one chunk of rows is held at a time. The one thing that grows is the set of
+row ids seen so far (to turn a repeated id into an error row), a few dozen bytes per row.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Protocol
+
+from grader.batch.errors import BatchError, OutputExistsError, ResumeError
+from grader.batch.output import OutputRecord, OutputWriter
+from grader.batch.readers import Format, RawRow, RowReader, format_of
+from grader.batch.resume import ExistingOutput, recover
+from grader.batch.rows import ParsedRow, RowProblem, row_id, to_item
+from grader.batch.summary import BatchSummary
+from grader.errors import CriticUnavailableError, GraderError
+from grader.grading import GradeItem, Grader
+from grader.result import CriticChoice, GradeResult
+
+DEFAULT_CHUNK_SIZE = 256
+DEFAULT_CONCURRENCY = 8
+
+
+class Progress(Protocol):
+    """Told how far a batch has got; a progress bar, or nothing."""
+
+    def start(self, done: int) -> None: ...
+
+    def advance(self, rows: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How to run a batch. Formats default to the file extensions."""
+
+    input_format: str | None = None
+    output_format: str | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    critic: CriticChoice = "auto"
+    concurrency: int = DEFAULT_CONCURRENCY
+    resume: bool = False
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if self.chunk_size < 1 or self.concurrency < 1:
+            raise BatchError("chunk size and concurrency must be at least 1.")
+        if self.resume and self.force:
+            raise BatchError("--resume continues the output and --force replaces it; "
+                             "give one of them, not both.")
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """A checked batch: the input is readable and the output may be written as asked."""
+
+    input_path: Path
+    output_path: Path
+    input_format: Format
+    output_format: Format
+    options: BatchOptions = field(default_factory=BatchOptions)
+
+
+def plan_batch(input_path: Path, output_path: Path, options: BatchOptions) -> BatchPlan:
+    """Check everything that can be checked before the model loads; raise ``BatchError`` if not."""
+    input_format = format_of(input_path, options.input_format, "input")
+    output_format = format_of(output_path, options.output_format, "output")
+    with RowReader(input_path, input_format):
+        pass  # opening checks the file and a CSV header
+    if output_path.exists() and output_path.resolve() == input_path.resolve():
+        raise BatchError(f"The output {output_path} is the input file; write to another file.")
+    if output_path.is_dir():
+        raise BatchError(f"The output {output_path} is a folder; name a file.")
+    if not output_path.parent.is_dir():
+        raise BatchError(f"The output folder {output_path.parent} does not exist; create it first.")
+    if output_path.exists() and not (options.resume or options.force):
+        raise OutputExistsError(
+            f"The output {output_path} already exists. Use --resume to continue it (rows already "
+            "there are kept and skipped), or --force to replace it."
+        )
+    return BatchPlan(input_path, output_path, input_format, output_format, options)
+
+
+def run_batch(grader: Grader, plan: BatchPlan, progress: Progress | None = None) -> BatchSummary:
+    """Grade every row of ``plan.input_path`` into ``plan.output_path``; one output row per row."""
+    options = plan.options
+    uses_llm = options.critic == "llm" or (
+        options.critic == "auto" and grader.llm_critic is not None)
+    if options.critic == "llm" and grader.llm_critic is None:
+        raise CriticUnavailableError(
+            "critic 'llm' was requested but no LLM is configured: set GRADER_LLM_MODEL (and "
+            "GRADER_LLM_BASE_URL, GRADER_LLM_API_KEY), or use --critic auto or offline."
+        )
+    started = time.perf_counter()
+    existing = _prepare_output(plan)
+    summary = existing.summary
+    if progress is not None:
+        progress.start(existing.rows_done)
+    pool = (ThreadPoolExecutor(options.concurrency, thread_name_prefix="batch-critic")
+            if uses_llm and options.concurrency > 1 else None)
+    try:
+        with RowReader(plan.input_path, plan.input_format) as raw_rows, \
+                OutputWriter(plan.output_path, plan.output_format) as writer:
+            rows = _parse(raw_rows, options.critic, existing, plan)
+            for chunk in _chunks(rows, options.chunk_size):
+                records = _grade_chunk(grader, chunk, pool)
+                writer.write(records)
+                for record in records:
+                    result, problem = record.result, record.problem
+                    summary.count(score=result.score if result else None,
+                                  verdict=result.verdict if result else None,
+                                  error_kind=problem.kind if problem else None)
+                if progress is not None:
+                    progress.advance(len(records))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    summary.elapsed_s = time.perf_counter() - started
+    return summary
+
+
+def _prepare_output(plan: BatchPlan) -> ExistingOutput:
+    path = plan.output_path
+    if not path.exists():
+        return ExistingOutput()
+    if plan.options.resume:
+        return recover(path, plan.output_format)
+    path.open("wb").close()  # --force: start over
+    return ExistingOutput()
+
+
+def _parse(raw_rows: Iterable[RawRow], critic: CriticChoice, existing: ExistingOutput,
+           plan: BatchPlan) -> Iterator[ParsedRow]:
+    """Rows to grade, after the ones already done; repeated ids become error rows."""
+    first_seen: dict[str, int] = {}
+    last_row = 0
+    for raw in raw_rows:
+        last_row = raw.row
+        fields = raw.fields or {}
+        identifier = row_id(fields, raw.row)
+        earlier = first_seen.setdefault(identifier, raw.row)
+        if raw.row <= existing.rows_done:
+            if raw.row == existing.rows_done and identifier != existing.last_id:
+                raise ResumeError(
+                    f"Row {raw.row} of {plan.input_path} has id {identifier!r} but the output's "
+                    f"last row has id {existing.last_id!r}: the output was written from another "
+                    "input. Use --force to start over, or choose another output file."
+                )
+            continue
+        question_id = fields.get("question_id")
+        question_id = question_id if isinstance(question_id, str) else None
+        problem = raw.problem
+        if problem is None and earlier != raw.row:
+            problem = RowProblem("duplicate_id", f"id {identifier!r} was already used by row "
+                                 f"{earlier}; give every row its own id")
+        if problem is None:
+            item = to_item(fields, critic)
+            if isinstance(item, RowProblem):
+                problem = item
+            else:
+                yield ParsedRow(raw.row, raw.line, identifier, item=item, question_id=question_id)
+                continue
+        yield ParsedRow(raw.row, raw.line, identifier, problem=problem, question_id=question_id)
+    if last_row < existing.rows_done:
+        raise ResumeError(
+            f"The output has {existing.rows_done} rows but {plan.input_path} has only {last_row}: "
+            "the output was written from another input. Use --force to start over."
+        )
+
+
+def _chunks(rows: Iterator[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def _grade_chunk(grader: Grader, chunk: list[ParsedRow], pool: ThreadPoolExecutor | None
+                 ) -> list[OutputRecord]:
+    items = [row.item for row in chunk if row.item is not None]
+    results: Iterable[GradeResult | GraderError]
+    if pool is None:
+        results = grader.grade_many(items)  # one embedding call for the whole chunk
+    else:
+        # An LLM critic is slow per row: grade rows one by one, up to `concurrency` at a time.
+        results = pool.map(lambda item: _grade_one(grader, item), items)
+    outcomes = iter(results)
+    records = []
+    for row in chunk:
+        result, problem = None, row.problem
+        if row.item is not None:
+            outcome = next(outcomes)
+            if isinstance(outcome, GraderError):
+                problem = RowProblem.from_grader_error(outcome)
+            else:
+                result = outcome
+        records.append(OutputRecord(row.id, row.row, row.line, result=result, problem=problem,
+                                    question_id=row.question_id))
+    return records
+
+
+def _grade_one(grader: Grader, item: GradeItem) -> GradeResult | GraderError:
+    return grader.grade_many([item])[0]
