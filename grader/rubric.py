@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -113,7 +114,7 @@ class Rubric(_Strict):
                 raise ValueError(f"duplicate {kind} ids: {', '.join(duplicates)}")
         return self
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """A short hash of everything that affects a grade, so results name the rubric version."""
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
