@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from grader.scoring import ScoringConfig
@@ -41,11 +41,17 @@ class Settings(BaseSettings):
     # LLM critic (optional). The key may also come from OPENAI_API_KEY.
     llm_model: str | None = None
     llm_base_url: str | None = None
-    llm_api_key: SecretStr | None = None
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        # Aliases replace the prefix, so only these two names are read (in code too:
+        # Settings(GRADER_LLM_API_KEY=...)); a bare "llm_api_key" would also read LLM_API_KEY.
+        validation_alias=AliasChoices("GRADER_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="GRADER_LLM_API_KEY, else OPENAI_API_KEY; local servers need none",
+    )
     llm_timeout_s: float = Field(default=30.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     llm_temperature: float = Field(default=0.0, ge=0, le=2)
-    llm_max_tokens: int = Field(default=1200, ge=64)
+    llm_max_tokens: int = Field(default=1500, ge=64)
 
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     calibration_file: Path | None = None

@@ -1,0 +1,64 @@
+"""A SQLite cache of validated LLM replies, so a repeated grade costs nothing and reproduces.
+
+The key is (model, prompt version, rubric content hash, answer): change any of them and the
+model is asked again. Only replies that passed validation are stored; grounding runs again on
+every read, so a change to the grounding rules applies to cached replies too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from grader.llm.models import CritiqueReply
+from grader.result import TokenUsage
+
+
+def reply_key(model: str, prompt_version: str, rubric_hash: str, answer: str) -> str:
+    payload = json.dumps([model, prompt_version, rubric_hash, answer], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class LLMReplyCache:
+    """Replies by key, with the tokens the original call used. Safe across threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute(
+            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT, reply TEXT, "
+            "prompt_tokens INTEGER, completion_tokens INTEGER)"
+        )
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[CritiqueReply, TokenUsage] | None:
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT reply, prompt_tokens, completion_tokens FROM replies WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            reply = CritiqueReply.model_validate_json(row[0])
+        except ValidationError:  # stored by an older reply model: ask the model again
+            return None
+        return reply, TokenUsage(prompt_tokens=row[1], completion_tokens=row[2])
+
+    def put(self, key: str, model: str, reply: CritiqueReply, usage: TokenUsage) -> None:
+        with self._lock:
+            self._connection.execute(
+                "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
+                (key, model, reply.model_dump_json(), usage.prompt_tokens,
+                 usage.completion_tokens),
+            )
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._connection.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
