@@ -15,9 +15,11 @@ from grader.errors import (
     EmbeddingError,
     GraderError,
     InvalidAnswerError,
+    InvalidQuestionError,
     RubricError,
     UnknownQuestionError,
 )
+from grader.ingest.errors import IngestError
 
 #: Subcommand modules; each defines ``register(subparsers)`` that sets ``handler`` defaults.
 COMMANDS = ("questions", "grade", "rubrics", "eval", "serve", "batch", "ingest")
@@ -43,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (UnknownQuestionError, InvalidAnswerError) as error:
+    except (UnknownQuestionError, InvalidAnswerError, InvalidQuestionError, IngestError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except RubricError as error:

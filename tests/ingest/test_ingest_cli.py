@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from grader.bank import QuestionBank
-from grader.cli import EXIT_CONFIG, EXIT_FAILED, main
+from grader.cli import EXIT_CONFIG, EXIT_USAGE, main
 from grader.settings import get_settings
 
 
@@ -37,7 +37,7 @@ def test_existing_files_need_force(markdown_fixture: Path, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", str(markdown_fixture), "-o", str(tmp_path)]) == 0
     capsys.readouterr()
-    assert main(["ingest", str(markdown_fixture), "-o", str(tmp_path)]) == EXIT_FAILED
+    assert main(["ingest", str(markdown_fixture), "-o", str(tmp_path)]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "error: Not overwriting existing file(s):" in err
     assert str(tmp_path / "dropout-help.yaml") in err and "--force" in err
@@ -48,7 +48,7 @@ def test_document_without_questions_is_an_error(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n\nOnly statements here.\n", encoding="utf-8")
-    assert main(["ingest", str(notes), "-o", str(tmp_path / "out")]) == EXIT_FAILED
+    assert main(["ingest", str(notes), "-o", str(tmp_path / "out")]) == EXIT_USAGE
     assert "No questions found" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
