@@ -27,6 +27,7 @@ from grader.result import (
 )
 from grader.rubric import Rubric
 from grader.scoring import (
+    AnswerTexts,
     Evidence,
     RubricVectors,
     ScoringConfig,
@@ -71,9 +72,14 @@ class Grader:
         llm_critic: Critic | None = None,
         settings: Settings | None = None,
         scoring: ScoringConfig | None = None,
+        embedding_cache: EmbeddingCache | None = None,
     ) -> None:
         self.bank = bank
         self.embedder = embedder
+        # Only rubric texts go through the disk cache; candidate answers are never stored.
+        self._rubric_embedder: Embedder = (
+            CachedEmbedder(embedder, embedding_cache) if embedding_cache else embedder
+        )
         self.settings = settings or Settings()
         self.scoring = scoring or self.settings.scoring
         self.offline_critic = OfflineCritic(self.scoring)
@@ -96,7 +102,7 @@ class Grader:
             from grader.llm import LLMCritic  # imported lazily: only needed with an LLM
 
             llm_critic = LLMCritic.from_settings(settings)
-        return cls(bank, CachedEmbedder(model, cache), llm_critic=llm_critic, settings=settings)
+        return cls(bank, model, llm_critic=llm_critic, settings=settings, embedding_cache=cache)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -122,7 +128,7 @@ class Grader:
 
     def grade_many(self, items: Sequence[GradeItem]) -> list[GradeResult | GraderError]:
         """Grade many answers with one embedding call; one result or one error per item, in order."""
-        prepared: list[tuple[Rubric, str, list[str]] | GraderError] = []
+        prepared: list[tuple[Rubric, AnswerTexts] | GraderError] = []
         for item in items:
             try:
                 rubric = self.resolve(item.question)
@@ -131,11 +137,12 @@ class Grader:
             except GraderError as error:
                 prepared.append(error)
                 continue
-            prepared.append((rubric, item.answer, split_sentences(item.answer)))
+            parts = AnswerTexts.of(item.answer, split_sentences(item.answer), rubric.question)
+            prepared.append((rubric, parts))
 
         ready = [p for p in prepared if not isinstance(p, GraderError)]
-        rubric_vectors = self._vectors_for([rubric for rubric, _, _ in ready])
-        texts = [text for _, answer, sentences in ready for text in (answer, *sentences)]
+        rubric_vectors = self._vectors_for([rubric for rubric, _ in ready])
+        texts = [text for _, parts in ready for text in parts.texts()]
         vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0), np.float32)
 
         results: list[GradeResult | GraderError] = []
@@ -144,15 +151,16 @@ class Grader:
             if isinstance(entry, GraderError):
                 results.append(entry)
                 continue
-            rubric, answer, sentences = entry
-            answer_vector = vectors[position]
-            sentence_vectors = vectors[position + 1 : position + 1 + len(sentences)]
-            position += 1 + len(sentences)
+            rubric, parts = entry
+            block = vectors[position : position + len(parts.texts())]
+            position += len(block)
+            answer_vector, sentence_vectors, demoted_vectors, word_vectors = parts.split(block)
             evidence = gather_evidence(
-                sentences, sentence_vectors, answer_vector,
+                parts.sentences, sentence_vectors, answer_vector,
                 rubric_vectors[rubric.content_hash], self.scoring,
+                demoted_vectors=demoted_vectors, word_vectors=word_vectors,
             )
-            results.append(self._finish(rubric, answer, evidence, item.critic))
+            results.append(self._finish(rubric, parts.answer, evidence, item.critic))
         return results
 
     # -- internals ----------------------------------------------------------------------------
@@ -181,7 +189,7 @@ class Grader:
             missing = {r.content_hash: r for r in rubrics if r.content_hash not in self._rubric_vectors}
         if missing:
             texts = [RubricVectors.texts(rubric) for rubric in missing.values()]
-            flat = self.embedder.embed([text for group in texts for text in group])
+            flat = self._rubric_embedder.embed([text for group in texts for text in group])
             start, computed = 0, {}
             for (key, rubric), group in zip(missing.items(), texts, strict=True):
                 computed[key] = RubricVectors.from_vectors(rubric, flat[start : start + len(group)])
@@ -220,7 +228,7 @@ class Grader:
         elif overlap >= self.scoring.restated_question_overlap:
             flags.append("restates_question")
             score = min(score, self.scoring.restated_question_cap)
-        elif evidence.reference_strength <= 0 and not found and not any(
+        elif evidence.reference_strength < self.scoring.off_topic_match and not found and not any(
             s in ("met", "partial") for s in statuses
         ):
             flags.append("off_topic")

@@ -63,7 +63,10 @@ class Signals(_Result):
     """The embedding signals behind the score, for transparency and calibration."""
 
     reference_similarity: float = Field(description="answer vs best reference answer")
-    reference_strength: float = Field(description="reference similarity above the question's own")
+    reference_strength: float = Field(
+        description="how much of a reference answer the answer says, 0..1 (sentence, demoted and"
+        " word-alignment matches averaged)"
+    )
     coverage: float = Field(description="weighted share of criteria met (partial counts half)")
     question_similarity: float = Field(description="answer vs the question itself")
     question_overlap: float = Field(description="share of the answer's words found in the question")
