@@ -7,7 +7,6 @@ import hashlib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.errors import InvalidQuestionError
-
 from grader.rubric import Criterion, Rubric
 from grader.text import split_clauses, split_sentences, words
 

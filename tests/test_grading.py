@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fakes import FakeEmbedder
+
 from grader import (
     AdhocQuestion,
     CachedEmbedder,
