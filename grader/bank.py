@@ -22,7 +22,10 @@ def _describe(error: ValidationError) -> str:
 
 
 def load_rubric(path: Path) -> Rubric:
-    """Load and validate one rubric file; a bad file raises ``RubricError`` naming it and the field."""
+    """Load and validate one rubric file.
+
+    A bad file raises ``RubricError`` naming the file and the offending field.
+    """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -30,14 +33,16 @@ def load_rubric(path: Path) -> Rubric:
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise RubricError(f"{path}: not valid YAML ({exc}).") from exc
     if not isinstance(data, dict):
-        raise RubricError(f"{path}: expected a mapping of rubric fields, got {type(data).__name__}.")
+        raise RubricError(
+            f"{path}: expected a mapping of rubric fields, got {type(data).__name__}."
+        )
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as exc:
         raise RubricError(f"{path}: {_describe(exc)}") from exc
     if rubric.id != path.stem:
-        raise RubricError(f"{path}: field 'id' is {rubric.id!r} but the file is named {path.name!r}; "
-                          "rename one so they match.")
+        raise RubricError(f"{path}: field 'id' is {rubric.id!r} but the file is named "
+                          f"{path.name!r}; rename one so they match.")
     return rubric
 
 
@@ -83,7 +88,9 @@ class QuestionBank:
         except KeyError:
             raise UnknownQuestionError(question_id, self.ids) from None
 
-    def filter(self, *, tag: str | None = None, difficulty: Difficulty | None = None) -> list[Rubric]:
+    def filter(
+        self, *, tag: str | None = None, difficulty: Difficulty | None = None
+    ) -> list[Rubric]:
         return [
             rubric
             for rubric in self

@@ -127,7 +127,10 @@ class Grader:
         return result
 
     def grade_many(self, items: Sequence[GradeItem]) -> list[GradeResult | GraderError]:
-        """Grade many answers with one embedding call; one result or one error per item, in order."""
+        """Grade many answers with one embedding call.
+
+        Returns one ``GradeResult`` or one ``GraderError`` per item, in order.
+        """
         prepared: list[tuple[Rubric, AnswerTexts] | GraderError] = []
         for item in items:
             try:
@@ -186,7 +189,8 @@ class Grader:
 
     def _vectors_for(self, rubrics: list[Rubric]) -> dict[str, RubricVectors]:
         with self._lock:
-            missing = {r.content_hash: r for r in rubrics if r.content_hash not in self._rubric_vectors}
+            known = self._rubric_vectors
+            missing = {r.content_hash: r for r in rubrics if r.content_hash not in known}
         if missing:
             texts = [RubricVectors.texts(rubric) for rubric in missing.values()]
             flat = self._rubric_embedder.embed([text for group in texts for text in group])

@@ -34,7 +34,9 @@ class Source(_Strict):
 
     document: str = Field(min_length=1)
     section: str = Field(min_length=1)
-    number: int | None = Field(default=None, ge=1, description="the question's number in its section")
+    number: int | None = Field(
+        default=None, ge=1, description="the question's number in its section"
+    )
 
 
 class Criterion(_Strict):

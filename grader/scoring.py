@@ -33,7 +33,8 @@ class ScoringConfig(BaseModel):
     partial_strength: float = Field(default=0.25, ge=-1, le=1)
     misconception_strength: float = Field(default=0.50, ge=-1, le=1)
     misconception_margin: float = Field(
-        default=0.03, description="a claim must match a misconception this much better than any criterion"
+        default=0.03,
+        description="a claim must match a misconception this much better than any criterion",
     )
     reference_ceiling: float = Field(
         default=0.60, gt=0, description="reference match that earns the full reference credit"
