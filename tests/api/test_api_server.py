@@ -3,71 +3,29 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from servers import grader_serve
 
 pytestmark = [pytest.mark.server, pytest.mark.integration]
 
-REPO = Path(__file__).resolve().parents[2]
 KEY = "server-test-key"
-READY_TIMEOUT_S = 300.0
 STRONG = ("Adam combines momentum and RMSprop. It keeps an exponential moving average of the "
           "gradients and of the squared gradients, both bias-corrected, and divides the step by "
           "the square root of the second moment, so each parameter gets its own step size.")
 WRONG = "Adam is a regularization method that randomly drops neurons during training."
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
     workdir = tmp_path_factory.mktemp("api-server")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "OPENAI_"))}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADER_API_KEYS=KEY,
-               GRADER_CACHE_DIR=str(workdir / "cache"))
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("grader")), "serve", "--port", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"grader serve exited with {process.returncode}:\n"
-                            f"{log_path.read_text(errors='replace')[-3000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"grader serve not ready in {READY_TIMEOUT_S:.0f} s:\n"
-                            f"{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
-        yield url, log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with grader_serve(workdir, GRADER_API_KEYS=KEY,
+                      GRADER_CACHE_DIR=str(workdir / "cache")) as running:
+        yield running
 
 
 def test_real_server_grades_over_loopback(server: tuple[str, Path]) -> None:

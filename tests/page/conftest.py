@@ -6,19 +6,14 @@ A missing browser fails the tests instead of skipping them, so CI cannot pass wi
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from servers import grader_serve
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -29,13 +24,6 @@ CHROMIUM_ARGS = [
 ]
 #: Small, so an over-long answer is cheap to type in the browser.
 MAX_ANSWER_CHARS = 2000
-READY_TIMEOUT_S = 240.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -44,46 +32,10 @@ def server_url(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path) 
 
     It shares the session's embedding cache, so the bank is embedded once per test run.
     """
-    port = _free_port()
     workdir = tmp_path_factory.mktemp("page-server")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "OPENAI_"))}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               GRADER_CACHE_DIR=str(model_cache_dir),
-               GRADER_MAX_ANSWER_CHARS=str(MAX_ANSWER_CHARS))
-    grader_script = Path(sys.executable).with_name("grader")
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(grader_script), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process, log_path)
+    with grader_serve(workdir, GRADER_CACHE_DIR=str(model_cache_dir),
+                      GRADER_MAX_ANSWER_CHARS=str(MAX_ANSWER_CHARS)) as (url, _log):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"`grader serve` exited with {process.returncode} before it was ready:\n"
-                        f"{log_path.read_text(errors='replace')[-4000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"`grader serve` was not ready within {READY_TIMEOUT_S:.0f}s:\n"
-                f"{log_path.read_text(errors='replace')[-4000:]}")
 
 
 @pytest.fixture(scope="session")
