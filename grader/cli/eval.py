@@ -6,19 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.evaluation.calibration import load_calibration
-from grader.evaluation.dataset import DatasetError, dataset_name, load_dataset
-from grader.evaluation.runner import (
-    METHOD_LABELS,
-    DatasetEvaluation,
-    EvalOptions,
-    collect_signals,
-    evaluate_signals,
-    fit_calibration_set,
-)
-from grader.grading import Grader
 from grader.settings import get_settings
+
+if TYPE_CHECKING:
+    from grader.evaluation.runner import DatasetEvaluation
+
+# The evaluation stack (scipy, scikit-learn) is imported when `grader eval` runs, not whenever
+# the CLI builds its parser: every other command would pay for it at start-up.
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from grader.evaluation.dataset import DatasetError
+
     try:
         return _run(args)
     except DatasetError as error:
@@ -57,6 +55,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from grader.evaluation.calibration import load_calibration
+    from grader.evaluation.dataset import DatasetError, dataset_name, load_dataset
+    from grader.evaluation.runner import (
+        EvalOptions,
+        collect_signals,
+        evaluate_signals,
+        fit_calibration_set,
+    )
+    from grader.grading import Grader
+
     if args.limit is not None and args.limit < 2:
         raise DatasetError("--limit must be at least 2.")
     if args.save_calibration and not args.calibrate_on:
@@ -116,6 +124,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def render(evaluation: DatasetEvaluation) -> str:
     """A table of every method's metrics with their 95% intervals."""
+    from grader.evaluation.runner import METHOD_LABELS
+
     header = f"{'method':44s} " + " ".join(f"{m:>20s}" for m in next(
         iter(evaluation.metrics.values())))
     lines = [f"{evaluation.name}: {len(evaluation.rows)} answers, "

@@ -15,11 +15,10 @@ MOHLER_DEV = REPO.parent / "shared" / "datasets" / "mohler-dev" / "mohler-dev.js
 @pytest.fixture
 def cli_grader(real_grader: Grader, monkeypatch: pytest.MonkeyPatch) -> Grader:
     """``grader eval`` runs end to end, on the session's already-loaded real model."""
-    import grader.cli.eval as eval_cli
     from grader.settings import get_settings
 
     get_settings.cache_clear()
-    monkeypatch.setattr(eval_cli.Grader, "from_settings", classmethod(lambda cls, s: real_grader))
+    monkeypatch.setattr(Grader, "from_settings", classmethod(lambda cls, s: real_grader))
     yield real_grader
     get_settings.cache_clear()
 
