@@ -10,6 +10,7 @@ _PLACEHOLDER = "\u2063"  # invisible separator, never typed by a candidate
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*(?:[-*\u2022]|\d+[.)])?\s*")
 _CLAUSE_BREAK = re.compile(r",?\s+(?:and|but|while|whereas|which|so)\s+|[,;:]\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WORD_ANY_CASE = re.compile(_WORD.pattern, re.IGNORECASE)
 
 #: Sentences shorter than this many characters are merged into their neighbour.
 MIN_SENTENCE_CHARS = 12
@@ -25,47 +26,82 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalize(text))
 
 
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, word) of each word of ``text``, the word lowercased as ``words`` gives it."""
+    return [(m.start(), m.end(), normalize(m.group())) for m in _WORD_ANY_CASE.finditer(text)]
+
+
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences, keeping abbreviations and list items intact.
 
     >>> split_sentences("Adam uses momentum, e.g. an EMA. It also scales steps.")
     ['Adam uses momentum, e.g. an EMA.', 'It also scales steps.']
     """
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of each sentence of ``split_sentences``, in order.
+
+    Each sentence is a slice of ``text``, so its words can be located in the text (and in the
+    tokens embedded from it). A fragment shorter than ``MIN_SENTENCE_CHARS`` joins the sentence
+    before it, with whatever separated them.
+    """
     protected = text
-    for abbreviation in _ABBREVIATIONS:
+    for abbreviation in _ABBREVIATIONS:  # same length: one placeholder per dot
         protected = re.sub(
             re.escape(abbreviation),
-            abbreviation.replace(".", _PLACEHOLDER),
+            lambda match: match.group(0).replace(".", _PLACEHOLDER),
             protected,
             flags=re.IGNORECASE,
         )
-    pieces = [p.replace(_PLACEHOLDER, ".").strip() for p in _SENTENCE_END.split(protected)]
-    sentences: list[str] = []
-    for piece in pieces:
-        if not piece:
-            continue
-        if sentences and len(piece) < MIN_SENTENCE_CHARS:
-            sentences[-1] = f"{sentences[-1]} {piece}"
-        else:
-            sentences.append(piece)
-    return sentences
+    spans: list[tuple[int, int]] = []
+    bounds = [(m.start(), m.end()) for m in _SENTENCE_END.finditer(protected)]
+    start = 0
+    for end, next_start in [*bounds, (len(text), len(text))]:
+        piece = text[start:end]
+        left, right = start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
+        if right > left:
+            if spans and right - left < MIN_SENTENCE_CHARS:
+                spans[-1] = (spans[-1][0], right)
+            else:
+                spans.append((left, right))
+        start = next_start
+    return spans
 
 
 def split_clauses(sentence: str, min_words: int = 4) -> list[str]:
     """Split one sentence into clauses of at least ``min_words`` words, for deriving criteria."""
-    clauses: list[str] = []
-    for part in _CLAUSE_BREAK.split(sentence):
-        part = part.strip(" .")
-        if not part:
-            continue
-        if clauses and len(words(part)) < min_words:
-            clauses[-1] = f"{clauses[-1]} {part}"
-        else:
-            clauses.append(part)
-    if len(clauses) > 1 and len(words(clauses[0])) < min_words:
-        clauses[1] = f"{clauses[0]} {clauses[1]}"
-        clauses.pop(0)
-    return clauses or [sentence.strip()]
+    return [sentence[start:end] for start, end in clause_spans(sentence, 0, len(sentence),
+                                                               min_words)]
+
+
+def clause_spans(text: str, start: int, end: int, min_words: int = 4) -> list[tuple[int, int]]:
+    """(start, end) in ``text`` of each clause of the sentence ``text[start:end]``.
+
+    Clauses break at commas, semicolons, colons and joining words ("and", "but", "which"...);
+    a piece shorter than ``min_words`` words joins the clause before it (or, at the start, the
+    one after it). A sentence with no break is one clause.
+    """
+    sentence = text[start:end]
+    breaks = [(m.start(), m.end()) for m in _CLAUSE_BREAK.finditer(sentence)]
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for stop, next_start in [*breaks, (len(sentence), len(sentence))]:
+        piece = sentence[position:stop]
+        left = position + len(piece) - len(piece.lstrip(" ."))
+        right = position + len(piece.rstrip(" ."))
+        if right > left:
+            if spans and len(words(sentence[left:right])) < min_words:
+                spans[-1] = (spans[-1][0], right)
+            else:
+                spans.append((left, right))
+        position = next_start
+    if len(spans) > 1 and len(words(sentence[spans[0][0] : spans[0][1]])) < min_words:
+        spans[:2] = [(spans[0][0], spans[1][1])]
+    if not spans:
+        return [(start, end)]
+    return [(start + left, start + right) for left, right in spans]
 
 
 def token_overlap(answer: str, other: str) -> float:
@@ -74,3 +110,4 @@ def token_overlap(answer: str, other: str) -> float:
     if not answer_words:
         return 0.0
     return len(answer_words & set(words(other))) / len(answer_words)
+
