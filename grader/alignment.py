@@ -3,8 +3,8 @@
 Two ideas from the short-answer grading literature (Mohler et al. 2011; Sultan et al. 2016):
 
 - **Question demoting.** Words that already occur in the question earn nothing: an answer that
-  repeats "the testing stage influences..." has said nothing yet. ``demote`` drops them from a
-  text before it is compared.
+  repeats "the testing stage influences..." has said nothing yet. ``content_words`` leaves them
+  out, and ``grader.pooling`` pools a sentence's vector without their tokens.
 - **Word alignment.** Each content word of the reference answer is aligned to its most similar
   content word of the answer (by embedding the words themselves); the share of reference words
   with a partner at least ``threshold`` similar is how much of the reference the answer says,
@@ -35,11 +35,6 @@ yourself yourselves one ones thing things something way ways use used using get 
 def content_words(text: str, exclude: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """Distinct non-stop-words of ``text`` in first-seen order, minus ``exclude``."""
     return list(dict.fromkeys(w for w in words(text) if w not in STOP_WORDS and w not in exclude))
-
-
-def demote(text: str, question: str) -> str:
-    """``text`` without the words of ``question`` (nor stop words); may be empty."""
-    return " ".join(content_words(text, set(words(question))))
 
 
 def alignment(reference_words: np.ndarray, answer_words: np.ndarray, threshold: float

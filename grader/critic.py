@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 from grader.result import CriterionStatus, CriticInfo, Feedback, TokenUsage
 from grader.rubric import Rubric
-from grader.scoring import Evidence, ScoringConfig, status_from_strength
+from grader.scoring import Evidence, ScoringConfig, criterion_credit, status_from_strength
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class CriterionJudgement:
     status: CriterionStatus
     evidence: str | None
     reason: str | None = None
+    credit: float | None = None  # share of the weight earned; None: what the status earns
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class Critic(Protocol):
 
 
 class OfflineCritic:
-    """Deterministic critic: statuses from embedding similarity, feedback from the rubric."""
+    """Deterministic critic: statuses and graded credit from embedding similarity, feedback from
+    the rubric."""
 
     def __init__(self, config: ScoringConfig | None = None) -> None:
         self._config = config or ScoringConfig()
@@ -68,6 +70,7 @@ class OfflineCritic:
                 id=criterion.id,
                 status=(status := status_from_strength(match.strength, self._config)),
                 evidence=match.sentence if status != "missed" else None,
+                credit=criterion_credit(match.strength, self._config),
             )
             for criterion, match in zip(rubric.criteria, evidence.criteria, strict=True)
         )

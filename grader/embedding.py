@@ -1,5 +1,9 @@
 """Embedding texts: one small interface, a sentence-transformers implementation, a disk cache.
 
+Two outputs of one model: ``embed`` gives one vector per text; ``embed_tokens`` gives the
+model's vector for every token of a text with the characters it covers, so one pass over an
+answer yields its sentences' and words' vectors too (``grader.pooling``).
+
 Rubric texts (reference answers, criteria, misconceptions) are embedded once and kept in a
 SQLite file keyed by model and text, so a restart does not recompute them. Candidate answers
 are not cached: they are embedded fresh and never written to disk.
@@ -11,7 +15,9 @@ import hashlib
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -21,16 +27,55 @@ from grader.errors import EmbeddingError
 from grader.settings import DEFAULT_EMBEDDING_MODEL
 
 Vectors = np.ndarray  # shape (n, dim), float32, rows L2-normalised
+_TOKENS = "tokens\x00"  # cache key prefix of token vectors, apart from whole-text vectors
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """One text's token vectors, as the model computed them before pooling.
+
+    ``spans[i]`` is the (start, end) character range of token ``i`` in the text; special tokens
+    (start and end of a window) have an empty range. The mean of all rows, L2-normalised, is the
+    text's ``embed`` vector for mean-pooling models such as all-MiniLM-L6-v2.
+    """
+
+    vectors: np.ndarray  # (tokens, dim) float32, not normalised
+    spans: np.ndarray  # (tokens, 2) int32
+
+    def to_bytes(self) -> bytes:
+        count = np.array([len(self.spans)], dtype=np.int32)
+        return (count.tobytes() + self.spans.astype(np.int32).tobytes()
+                + self.vectors.astype(np.float32).tobytes())
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> TokenVectors:
+        count = int(np.frombuffer(blob[:4], dtype=np.int32)[0])
+        spans = np.frombuffer(blob[4 : 4 + 8 * count], dtype=np.int32).reshape(count, 2)
+        vectors = np.frombuffer(blob[4 + 8 * count :], dtype=np.float32).reshape(count, -1)
+        return cls(vectors=vectors, spans=spans)
+
+
+def join_tokens(parts: Sequence[TokenVectors], offsets: Sequence[int], dimension: int
+                ) -> TokenVectors:
+    """Token vectors of pieces of one text, as one: each piece's spans shifted by its offset."""
+    if not parts:
+        return TokenVectors(np.zeros((0, dimension), np.float32), np.zeros((0, 2), np.int32))
+    spans = [np.where(p.spans[:, 1:] > p.spans[:, :1], p.spans + offset, 0)
+             for p, offset in zip(parts, offsets, strict=True)]
+    return TokenVectors(vectors=np.concatenate([p.vectors for p in parts]).astype(np.float32),
+                        spans=np.concatenate(spans).astype(np.int32))
 
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns texts into L2-normalised vectors, one row per text, in order."""
+    """Turns texts into vectors: one L2-normalised row per text, or every token's vector."""
 
     @property
     def model_name(self) -> str: ...
 
     def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]: ...
 
 
 def resolve_model_path(name: str) -> str:
@@ -87,6 +132,42 @@ class SentenceTransformerEmbedder:
             )
         return np.asarray(vectors, dtype=np.float32)
 
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """Every token's vector; a text longer than the model's window is embedded in windows."""
+        if not texts:
+            return []
+        limit = self._model.max_seq_length
+        tokenize = self._model.tokenizer
+        # (text index, offset of the piece in the text, piece, the piece's token offsets)
+        pieces: list[tuple[int, int, str, list[tuple[int, int]]]] = []
+        whole = tokenize(list(texts), return_offsets_mapping=True, verbose=False)
+        for index, (text, offsets) in enumerate(zip(texts, whole["offset_mapping"], strict=True)):
+            if len(offsets) <= limit:
+                pieces.append((index, 0, text, offsets))
+                continue
+            inner, step = offsets[1:-1], limit - 8  # room for start/end tokens and re-splitting
+            for first in range(0, len(inner), step):
+                start, end = inner[first][0], inner[min(first + step, len(inner)) - 1][1]
+                piece = text[start:end]
+                piece_offsets = tokenize(piece, return_offsets_mapping=True, truncation=True,
+                                         max_length=limit)["offset_mapping"]
+                pieces.append((index, start, piece, piece_offsets))
+        with self._lock:
+            outputs = self._model.encode([piece for _, _, piece, _ in pieces], output_value=None,
+                                         batch_size=self._batch_size, show_progress_bar=False)
+        per_text: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in texts]
+        for (index, start, _, offsets), output in zip(pieces, outputs, strict=True):
+            mapping = np.asarray(offsets, dtype=np.int32).reshape(-1, 2)
+            length = int(output["attention_mask"].sum())  # rows past it are padding
+            if length != len(mapping):  # pragma: no cover - a tokenizer that disagrees with itself
+                raise EmbeddingError("token offsets do not line up with the model's tokens")
+            vectors = output["token_embeddings"][:length].float().cpu().numpy()
+            spans = np.where(mapping[:, 1:] > mapping[:, :1], mapping + start, 0)
+            per_text[index].append((vectors, spans))
+        return [TokenVectors(vectors=np.concatenate([v for v, _ in parts]).astype(np.float32),
+                             spans=np.concatenate([s for _, s in parts]).astype(np.int32))
+                for parts in per_text]
+
     @property
     def dimension(self) -> int:
         return int(self._model.get_sentence_embedding_dimension() or 0)
@@ -106,23 +187,37 @@ class EmbeddingCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(text: str) -> str:
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    def key(text: str, kind: str = "") -> str:
+        return hashlib.sha256(f"{kind}{text}".encode()).hexdigest()
 
     def get_many(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        keys = {self.key(text): text for text in texts}
-        found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for key, text in keys.items():
-                row = self._connection.execute(
-                    "SELECT vector FROM vectors WHERE model = ? AND key = ?", (model, key)
-                ).fetchone()
-                if row is not None:
-                    found[text] = np.frombuffer(row[0], dtype=np.float32)
-        return found
+        return {text: np.frombuffer(blob, dtype=np.float32)
+                for text, blob in self._read(model, texts, "").items()}
 
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
-        rows = [(model, self.key(t), np.asarray(v, np.float32).tobytes()) for t, v in items.items()]
+        self._write(model, {t: np.asarray(v, np.float32).tobytes() for t, v in items.items()}, "")
+
+    def get_tokens(self, model: str, texts: Sequence[str]) -> dict[str, TokenVectors]:
+        return {text: TokenVectors.from_bytes(blob)
+                for text, blob in self._read(model, texts, _TOKENS).items()}
+
+    def put_tokens(self, model: str, items: dict[str, TokenVectors]) -> None:
+        self._write(model, {text: tokens.to_bytes() for text, tokens in items.items()}, _TOKENS)
+
+    def _read(self, model: str, texts: Sequence[str], kind: str) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                row = self._connection.execute(
+                    "SELECT vector FROM vectors WHERE model = ? AND key = ?",
+                    (model, self.key(text, kind)),
+                ).fetchone()
+                if row is not None:
+                    found[text] = bytes(row[0])
+        return found
+
+    def _write(self, model: str, blobs: dict[str, bytes], kind: str) -> None:
+        rows = [(model, self.key(text, kind), blob) for text, blob in blobs.items()]
         with self._lock:
             self._connection.execute("BEGIN")
             self._connection.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
@@ -159,3 +254,50 @@ class CachedEmbedder:
             self._cache.put_many(self.model_name, new)
             known.update(new)
         return np.stack([known[text] for text in texts]) if texts else self._inner.embed([])
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        unique = list(dict.fromkeys(texts))
+        known = self._cache.get_tokens(self.model_name, unique)
+        missing = [text for text in unique if text not in known]
+        if missing:
+            fresh = dict(zip(missing, self._inner.embed_tokens(missing), strict=True))
+            self.computed += len(missing)
+            self._cache.put_tokens(self.model_name, fresh)
+            known.update(fresh)
+        return [known[text] for text in texts]
+
+
+class MemoryCachedEmbedder:
+    """Keeps the vectors of recently embedded texts in memory, up to ``capacity`` texts.
+
+    For the words of candidate answers: they repeat from answer to answer, so a batch embeds
+    each distinct word once; like answers, they are never written to disk.
+    """
+
+    def __init__(self, inner: Embedder, capacity: int = 50_000) -> None:
+        self._inner = inner
+        self._capacity = capacity
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return self._inner.model_name
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        with self._lock:
+            known = {text: self._recent[text] for text in texts if text in self._recent}
+            for text in known:
+                self._recent.move_to_end(text)
+        missing = [text for text in dict.fromkeys(texts) if text not in known]
+        if missing:
+            fresh = dict(zip(missing, self._inner.embed(missing), strict=True))
+            known.update(fresh)
+            with self._lock:
+                self._recent.update(fresh)
+                while len(self._recent) > self._capacity:
+                    self._recent.popitem(last=False)
+        return np.stack([known[text] for text in texts]) if texts else self._inner.embed([])
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        return self._inner.embed_tokens(texts)

@@ -11,10 +11,19 @@ from pathlib import Path
 import numpy as np
 
 from grader.adhoc import AdhocQuestion, rubric_from_adhoc
+from grader.alignment import content_words
 from grader.bank import QuestionBank
 from grader.critic import Critic, Critique, CritiqueRequest, OfflineCritic
-from grader.embedding import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
+from grader.embedding import (
+    CachedEmbedder,
+    Embedder,
+    EmbeddingCache,
+    MemoryCachedEmbedder,
+    SentenceTransformerEmbedder,
+    join_tokens,
+)
 from grader.errors import CriticError, CriticUnavailableError, GraderError, InvalidAnswerError
+from grader.pooling import PooledText, pool
 from grader.result import (
     CriterionResult,
     CriticChoice,
@@ -27,17 +36,18 @@ from grader.result import (
 )
 from grader.rubric import Rubric
 from grader.scoring import (
-    AnswerTexts,
+    AnswerParts,
     Evidence,
     RubricVectors,
     ScoringConfig,
     combine,
     coverage,
+    criterion_credit,
     gather_evidence,
     status_from_strength,
 )
 from grader.settings import Settings
-from grader.text import split_sentences, token_overlap, words
+from grader.text import token_overlap, words
 
 try:
     GRADER_VERSION = version("grader")
@@ -45,6 +55,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     GRADER_VERSION = "0+unknown"
 
 QuestionRef = str | Rubric | AdhocQuestion
+
+#: Characters of answers embedded in one call to the model (see ``Grader._pool_answers``).
+CHARS_PER_PASS = 200_000
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,7 @@ class Grader:
         self._rubric_embedder: Embedder = (
             CachedEmbedder(embedder, embedding_cache) if embedding_cache else embedder
         )
+        self._word_embedder = MemoryCachedEmbedder(embedder)
         self.settings = settings or Settings()
         self.scoring = scoring or self.settings.scoring
         self.offline_critic = OfflineCritic(self.scoring)
@@ -127,11 +141,11 @@ class Grader:
         return result
 
     def grade_many(self, items: Sequence[GradeItem]) -> list[GradeResult | GraderError]:
-        """Grade many answers with one embedding call.
+        """Grade many answers with one pass of the model over them (more for very long input).
 
         Returns one ``GradeResult`` or one ``GraderError`` per item, in order.
         """
-        prepared: list[tuple[Rubric, AnswerTexts] | GraderError] = []
+        prepared: list[tuple[Rubric, AnswerParts] | GraderError] = []
         for item in items:
             try:
                 rubric = self.resolve(item.question)
@@ -140,33 +154,67 @@ class Grader:
             except GraderError as error:
                 prepared.append(error)
                 continue
-            parts = AnswerTexts.of(item.answer, split_sentences(item.answer), rubric.question)
-            prepared.append((rubric, parts))
+            prepared.append((rubric, AnswerParts.of(item.answer, rubric.question)))
 
         ready = [p for p in prepared if not isinstance(p, GraderError)]
         rubric_vectors = self._vectors_for([rubric for rubric, _ in ready])
-        texts = [text for _, parts in ready for text in parts.texts()]
-        vectors = self.embedder.embed(texts) if texts else np.zeros((0, 0), np.float32)
+        pooled_texts = iter(self._pool_answers(ready))
+        # Words repeat across answers, so their vectors come from a bounded in-memory cache.
+        all_words = list(dict.fromkeys(word for _, parts in ready for word in parts.words))
+        word_vectors = dict(zip(all_words, self._word_embedder.embed(all_words), strict=True)
+                            ) if all_words else {}
 
         results: list[GradeResult | GraderError] = []
-        position = 0
         for entry, item in zip(prepared, items, strict=True):
             if isinstance(entry, GraderError):
                 results.append(entry)
                 continue
             rubric, parts = entry
-            block = vectors[position : position + len(parts.texts())]
-            position += len(block)
-            answer_vector, sentence_vectors, demoted_vectors, word_vectors = parts.split(block)
+            vectors = rubric_vectors[rubric.content_hash]
+            pooled = next(pooled_texts)
             evidence = gather_evidence(
-                parts.sentences, sentence_vectors, answer_vector,
-                rubric_vectors[rubric.content_hash], self.scoring,
-                demoted_vectors=demoted_vectors, word_vectors=word_vectors,
+                parts.units, pooled.spans, pooled.whole, vectors, self.scoring,
+                demoted_vectors=pooled.demoted,
+                word_vectors=np.array([word_vectors[word] for word in parts.words],
+                                      dtype=np.float32).reshape(-1, len(pooled.whole)),
             )
             results.append(self._finish(rubric, parts.answer, evidence, item.critic))
         return results
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _pool_answers(self, ready: list[tuple[Rubric, AnswerParts]]) -> list[PooledText]:
+        """One pass of the model over each answer's sentences, pooled into clauses and more.
+
+        Each sentence is embedded on its own, so what one sentence says cannot colour another
+        (appending unrelated text must not raise a score); its clauses are pooled from its
+        tokens. Sentences go to the model in groups of at most ``CHARS_PER_PASS`` characters:
+        a large group sorts by length with little padding, and the token vectors held at once
+        stay bounded (about 75 MB) however many or long the answers are.
+        """
+        groups: list[list[tuple[Rubric, AnswerParts]]] = [[]]
+        size = 0
+        for entry in ready:
+            if groups[-1] and size + len(entry[1].answer) > CHARS_PER_PASS:
+                groups.append([])
+                size = 0
+            groups[-1].append(entry)
+            size += len(entry[1].answer)
+        pooled: list[PooledText] = []
+        for group in groups:
+            texts = [parts.answer[start:end] for _, parts in group
+                     for start, end in parts.sentences]
+            tokens = iter(self.embedder.embed_tokens(texts) if texts else [])
+            for rubric, parts in group:
+                answer_tokens = join_tokens([next(tokens) for _ in parts.sentences],
+                                            [start for start, _ in parts.sentences],
+                                            self._dimension(rubric))
+                pooled.append(pool(parts.answer, answer_tokens, parts.spans,
+                                   set(words(rubric.question))))
+        return pooled
+
+    def _dimension(self, rubric: Rubric) -> int:
+        return len(self._rubric_vectors[rubric.content_hash].question)
 
     def _check_answer(self, answer: object) -> None:
         if not isinstance(answer, str):
@@ -194,9 +242,13 @@ class Grader:
         if missing:
             texts = [RubricVectors.texts(rubric) for rubric in missing.values()]
             flat = self._rubric_embedder.embed([text for group in texts for text in group])
+            tokens = iter(self._rubric_embedder.embed_tokens(
+                [ref for rubric in missing.values() for ref in rubric.reference_answers]))
             start, computed = 0, {}
             for (key, rubric), group in zip(missing.items(), texts, strict=True):
-                computed[key] = RubricVectors.from_vectors(rubric, flat[start : start + len(group)])
+                computed[key] = RubricVectors.build(
+                    rubric, flat[start : start + len(group)],
+                    [next(tokens) for _ in rubric.reference_answers])
                 start += len(group)
             with self._lock:
                 self._rubric_vectors.update(computed)
@@ -222,14 +274,17 @@ class Grader:
         statuses = [judgement.status for judgement in critique.criteria]
         weights = [criterion.weight for criterion in rubric.criteria]
         found = {m.id: m.evidence for m in critique.misconceptions}
-        score = combine(statuses, weights, evidence.reference_strength, len(found), self.scoring)
+        credits = [j.credit for j in critique.criteria]
+        score = combine(statuses, weights, evidence.reference_strength, len(found), self.scoring,
+                        None if None in credits else [c for c in credits if c is not None])
 
         flags = list(critique.flags)
         overlap = token_overlap(answer, rubric.question)
         if not words(answer):
             flags.append("empty")
             score = 0.0
-        elif overlap >= self.scoring.restated_question_overlap:
+        elif len(content_words(answer, set(words(rubric.question)))) <= (
+                self.scoring.restated_question_new_words):
             flags.append("restates_question")
             score = min(score, self.scoring.restated_question_cap)
         elif evidence.reference_strength < self.scoring.off_topic_match and not found and not any(
@@ -239,9 +294,13 @@ class Grader:
 
         needs_review = "injection_suspected" in flags
         if critique.info.kind == "llm":
+            # the offline critic's view of the same answer: its statuses and graded credit
             embedding_statuses = [status_from_strength(m.strength, self.scoring)
                                   for m in evidence.criteria]
-            gap = abs(coverage(embedding_statuses, weights) - coverage(statuses, weights))
+            embedding_credits = [criterion_credit(m.strength, self.scoring)
+                                 for m in evidence.criteria]
+            gap = abs(coverage(embedding_statuses, weights, embedding_credits)
+                      - coverage(statuses, weights))
             needs_review = needs_review or gap > self.scoring.review_disagreement
 
         matches = dict(zip((c.id for c in rubric.criteria), evidence.criteria, strict=True))

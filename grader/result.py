@@ -64,8 +64,8 @@ class Signals(_Result):
 
     reference_similarity: float = Field(description="answer vs best reference answer")
     reference_strength: float = Field(
-        description="how much of a reference answer the answer says, 0..1 (sentence, demoted and"
-        " word-alignment matches averaged)"
+        description="how much of a reference answer the answer says, 0..1 (best sentence or "
+        "clause, question-demoted and word-alignment matches averaged)"
     )
     coverage: float = Field(description="weighted share of criteria met (partial counts half)")
     question_similarity: float = Field(description="answer vs the question itself")

@@ -11,14 +11,20 @@ Two steps, both pure functions of their inputs:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.alignment import alignment, content_words, demote
+from grader.alignment import alignment, content_words
+from grader.pooling import pool
 from grader.result import CriterionStatus
 from grader.rubric import Rubric
-from grader.text import words
+from grader.text import clause_spans, sentence_spans, words
+
+if TYPE_CHECKING:  # embedding imports settings, which imports scoring
+    from grader.embedding import TokenVectors
 
 
 class ScoringConfig(BaseModel):
@@ -31,6 +37,11 @@ class ScoringConfig(BaseModel):
     # earns credit only for content beyond the topic's words.
     met_strength: float = Field(default=0.45, ge=-1, le=1)
     partial_strength: float = Field(default=0.25, ge=-1, le=1)
+    credit_floor: float = Field(
+        default=0.10, ge=-1, lt=1,
+        description="the offline critic's credit for a criterion rises linearly from nothing at "
+                    "this strength to full at met_strength",
+    )
     misconception_strength: float = Field(default=0.50, ge=-1, le=1)
     misconception_margin: float = Field(
         default=0.03,
@@ -59,8 +70,10 @@ class ScoringConfig(BaseModel):
     weight_coverage: float = Field(default=0.6, ge=0)
     weight_reference: float = Field(default=0.4, ge=0)
     misconception_penalty: float = Field(default=0.15, ge=0, le=1)
-    restated_question_overlap: float = Field(
-        default=0.8, description="answers whose words come this much from the question restate it"
+    restated_question_new_words: int = Field(
+        default=0, ge=0,
+        description="an answer with no more content words than this beyond the question's "
+                    "restates it (counting words, not their share, so padding cannot hide it)",
     )
     restated_question_cap: float = Field(default=10.0, ge=0, le=100)
     review_disagreement: float = Field(
@@ -93,29 +106,47 @@ class RubricVectors:
     demoted_references: np.ndarray
     reference_words: tuple[np.ndarray, ...]
 
+    @cached_property
+    def criterion_baselines(self) -> np.ndarray:
+        """Per criterion, the question's own best similarity to it (what restating earns)."""
+        return np.array([_baseline(self.question, v) for v in self.criteria])
+
+    @cached_property
+    def misconception_baselines(self) -> np.ndarray:
+        return np.array([_baseline(self.question, v) for v in self.misconceptions])
+
+    @cached_property
+    def _criteria_stack(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every criterion text's vector in one matrix, and where each criterion's rows start."""
+        return np.vstack(self.criteria), np.cumsum([0, *map(len, self.criteria)])[:-1]
+
+    def criterion_similarities(self, units: np.ndarray) -> np.ndarray:
+        """(criteria, units): each unit's best similarity to any text of each criterion."""
+        stacked, starts = self._criteria_stack
+        return np.maximum.reduceat(units @ stacked.T, starts, axis=1).T
+
     @staticmethod
-    def _reference_parts(rubric: Rubric) -> tuple[list[str], list[list[str]]]:
-        """Each reference without the question's words, and its remaining content words."""
+    def _reference_words(rubric: Rubric) -> list[list[str]]:
+        """Each reference's content words beyond the question's."""
         question_words = set(words(rubric.question))
-        demoted = [demote(ref, rubric.question) or ref for ref in rubric.reference_answers]
-        return demoted, [content_words(ref, question_words) for ref in rubric.reference_answers]
+        return [content_words(ref, question_words) for ref in rubric.reference_answers]
 
     @staticmethod
     def texts(rubric: Rubric) -> list[str]:
-        """Every rubric text to embed, in the order ``from_vectors`` expects."""
+        """Every rubric text to embed whole, in the order ``build`` expects."""
         texts = [rubric.question, *rubric.reference_answers]
         for criterion in rubric.criteria:
             texts.extend(criterion.texts)
         for misconception in rubric.misconceptions:
             texts.extend(misconception.texts)
-        demoted, reference_words = RubricVectors._reference_parts(rubric)
-        texts.extend(demoted)
-        for group in reference_words:
+        for group in RubricVectors._reference_words(rubric):
             texts.extend(group)
         return texts
 
     @classmethod
-    def from_vectors(cls, rubric: Rubric, vectors: np.ndarray) -> RubricVectors:
+    def build(cls, rubric: Rubric, vectors: np.ndarray, reference_tokens: list[TokenVectors]
+              ) -> RubricVectors:
+        """From the vectors of ``texts(rubric)`` and the token vectors of each reference."""
         position = 1 + len(rubric.reference_answers)
         criteria, misconceptions = [], []
         for item_texts, target in (
@@ -124,47 +155,46 @@ class RubricVectors:
         ):
             target.append(vectors[position : position + len(item_texts)])
             position += len(item_texts)
-        demoted, reference_words = cls._reference_parts(rubric)
-        demoted_vectors = vectors[position : position + len(demoted)]
-        position += len(demoted)
         word_vectors = []
-        for group in reference_words:
+        for group in cls._reference_words(rubric):
             word_vectors.append(vectors[position : position + len(group)])
             position += len(group)
+        question_words = set(words(rubric.question))
+        demoted = [pool(ref, tokens, [(0, len(ref))], question_words).demoted[0]
+                   for ref, tokens in zip(rubric.reference_answers, reference_tokens, strict=True)]
         return cls(
             question=vectors[0],
             references=vectors[1 : 1 + len(rubric.reference_answers)],
             criteria=tuple(criteria),
             misconceptions=tuple(misconceptions),
-            demoted_references=demoted_vectors,
+            demoted_references=np.array(demoted, dtype=np.float32),
             reference_words=tuple(word_vectors),
         )
 
 
 @dataclass(frozen=True)
-class AnswerTexts:
-    """What of one answer gets embedded for one rubric, in the order ``texts`` lists it."""
+class AnswerParts:
+    """One answer as scoring sees it: its sentences, the spans it compares (each sentence, then
+    the sentence's clauses when it has several) and its content words beyond the question's."""
 
     answer: str
-    sentences: list[str]
-    demoted: list[str]  # each sentence without the question's words; "" where nothing is left
+    sentences: list[tuple[int, int]]
+    spans: list[tuple[int, int]]
     words: list[str]
 
     @classmethod
-    def of(cls, answer: str, sentences: list[str], question: str) -> AnswerTexts:
-        return cls(answer, sentences, [demote(sentence, question) for sentence in sentences],
-                   content_words(answer, set(words(question))))
+    def of(cls, answer: str, question: str) -> AnswerParts:
+        sentences = sentence_spans(answer)
+        spans: list[tuple[int, int]] = []
+        for start, end in sentences:
+            clauses = clause_spans(answer, start, end)
+            spans.extend([(start, end), *clauses] if len(clauses) > 1 else [(start, end)])
+        return cls(answer, sentences, spans, content_words(answer, set(words(question))))
 
-    def texts(self) -> list[str]:
-        return [self.answer, *self.sentences, *(d for d in self.demoted if d), *self.words]
-
-    def split(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(answer, sentences, demoted sentences with a zero row where empty, words) vectors."""
-        count = len(self.sentences)
-        kept = [i for i, text in enumerate(self.demoted) if text]
-        demoted = np.zeros((count, vectors.shape[1]), dtype=vectors.dtype)
-        demoted[kept] = vectors[1 + count : 1 + count + len(kept)]
-        return vectors[0], vectors[1 : 1 + count], demoted, vectors[1 + count + len(kept) :]
+    @property
+    def units(self) -> list[str]:
+        """The text of each span: a sentence or one of its clauses."""
+        return [self.answer[start:end] for start, end in self.spans]
 
 
 @dataclass(frozen=True)
@@ -190,7 +220,7 @@ def strength(similarity: float, baseline: float) -> float:
     baseline = max(baseline, 0.0)
     if baseline >= 1.0:
         return 0.0
-    return float(np.clip((similarity - baseline) / (1.0 - baseline), -1.0, 1.0))
+    return min(1.0, max(-1.0, float(similarity - baseline) / (1.0 - baseline)))
 
 
 def _baseline(question: np.ndarray, vectors: np.ndarray) -> float:
@@ -240,7 +270,8 @@ def gather_evidence(
     demoted_vectors: np.ndarray | None = None,
     word_vectors: np.ndarray | None = None,
 ) -> Evidence:
-    """Find, for each criterion and misconception, the best answer sentence and its similarity."""
+    """Find, for each criterion and misconception, the best answer sentence (or clause) and its
+    similarity."""
     if not sentences:
         empty = Match(similarity=0.0, sentence=None)
         return Evidence(
@@ -249,18 +280,18 @@ def gather_evidence(
             criteria=tuple(empty for _ in rubric_vectors.criteria),
             misconceptions=tuple(empty for _ in rubric_vectors.misconceptions),
         )
-    question = rubric_vectors.question
     units = np.vstack([sentence_vectors, answer_vector[None, :]])
     # rows: criteria; columns: answer sentences, then the whole answer
-    criterion_sims = np.stack([(units @ v.T).max(axis=1) for v in rubric_vectors.criteria])
+    criterion_sims = rubric_vectors.criterion_similarities(units)
     criterion_by_sentence = criterion_sims[:, : len(sentences)].max(axis=0)
 
     misconceptions, claimed = [], np.zeros(len(units), dtype=bool)
-    for vectors in rubric_vectors.misconceptions:
+    for vectors, baseline in zip(rubric_vectors.misconceptions,
+                                 rubric_vectors.misconception_baselines, strict=True):
         per_sentence = (sentence_vectors @ vectors.T).max(axis=1)
         best = int(per_sentence.argmax())
         similarity = float(per_sentence[best])
-        claim_strength = strength(similarity, _baseline(question, vectors))
+        claim_strength = strength(similarity, baseline)
         # A sentence that matches a correct point about as well is not evidence of the error.
         clear = similarity - criterion_by_sentence[best] >= config.misconception_margin
         found = claim_strength >= config.misconception_strength and clear
@@ -275,12 +306,12 @@ def gather_evidence(
     # barely see negation, so "coefficients are probabilities" resembles "they are not".
     usable = np.where(claimed, 0.0, criterion_sims)
     criteria = []
-    for row, vectors in zip(usable, rubric_vectors.criteria, strict=True):
+    for row, baseline in zip(usable, rubric_vectors.criterion_baselines, strict=True):
         similarity = float(row.max())
         best_sentence = int(row[: len(sentences)].argmax())
         criteria.append(Match(
             similarity=_round(similarity), sentence=sentences[best_sentence],
-            strength=_round(strength(similarity, _baseline(question, vectors))),
+            strength=_round(strength(similarity, baseline)),
         ))
     reference_similarity = float((rubric_vectors.references @ answer_vector).max())
     if word_vectors is None:
@@ -312,12 +343,26 @@ def status_from_strength(value: float, config: ScoringConfig) -> CriterionStatus
     return "missed"
 
 
-def coverage(statuses: list[CriterionStatus], weights: list[float]) -> float:
-    """Weighted share of criteria met; partial counts half."""
+def criterion_credit(value: float, config: ScoringConfig) -> float:
+    """The share of a criterion's weight that a strength earns from the offline critic.
+
+    Nothing up to ``credit_floor``, full from ``met_strength``, linear between: a sentence just
+    short of a point earns nearly all of it rather than the half a "partial" status would give,
+    and one barely above the question's own similarity earns next to nothing. Chosen over the
+    stepped statuses on the Mohler development set (eval/REPORT.md says how).
+    """
+    span = max(config.met_strength - config.credit_floor, 1e-6)
+    return round(min(1.0, max(0.0, (value - config.credit_floor) / span)), 4)
+
+
+def coverage(statuses: list[CriterionStatus], weights: list[float],
+             credits: list[float] | None = None) -> float:
+    """Weighted share of criteria met: partial counts half, unless ``credits`` say otherwise."""
     total = sum(weights)
     if total <= 0:
         return 0.0
-    return sum(STATUS_CREDIT[s] * w for s, w in zip(statuses, weights, strict=True)) / total
+    values = credits if credits is not None else [STATUS_CREDIT[s] for s in statuses]
+    return sum(v * w for v, w in zip(values, weights, strict=True)) / total
 
 
 def scaled_reference(reference_strength: float, config: ScoringConfig) -> float:
@@ -332,13 +377,15 @@ def combine(
     reference_strength: float,
     misconceptions_found: int,
     config: ScoringConfig,
+    credits: list[float] | None = None,
 ) -> float:
-    """The 0-100 score from criterion statuses, the reference signal and misconceptions."""
+    """The 0-100 score from criterion statuses (or graded credits), the reference signal and
+    misconceptions."""
     total_weight = config.weight_coverage + config.weight_reference
     if total_weight <= 0:
         return 0.0
     raw = (
-        config.weight_coverage * coverage(statuses, weights)
+        config.weight_coverage * coverage(statuses, weights, credits)
         + config.weight_reference * scaled_reference(reference_strength, config)
     ) / total_weight
     contradicted = sum(1 for s in statuses if s == "contradicted")

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from grader.text import words
+from grader.embedding import TokenVectors
+from grader.text import word_spans, words
 
 
 class FakeEmbedder:
@@ -17,14 +18,33 @@ class FakeEmbedder:
 
     def __init__(self, dimension: int = 256) -> None:
         self.dimension = dimension
-        self.calls: list[list[str]] = []
+        self.calls: list[list[str]] = []  # texts of each ``embed`` call
+        self.token_calls: list[list[str]] = []  # texts of each ``embed_tokens`` call
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.calls.append(list(texts))
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in words(text):
-                index = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension
-                vectors[row, index] += 1.0
+                vectors[row] += self._word(word)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1.0, norms)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        """One token per word, plus zero start and end tokens, like the real model's layout."""
+        self.token_calls.append(list(texts))
+        results = []
+        for text in texts:
+            spans = [(start, end) for start, end, _ in word_spans(text)]
+            vectors = [self._word(word) for _, _, word in word_spans(text)]
+            zero = np.zeros(self.dimension, dtype=np.float32)
+            results.append(TokenVectors(
+                vectors=np.array([zero, *vectors, zero], dtype=np.float32),
+                spans=np.array([(0, 0), *spans, (0, 0)], dtype=np.int32),
+            ))
+        return results
+
+    def _word(self, word: str) -> np.ndarray:
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] = 1.0
+        return vector

@@ -65,15 +65,25 @@ def test_grade_many_keeps_order_and_reports_errors_in_place(grader: Grader) -> N
     ]
 
 
-def test_grade_many_embeds_all_answers_in_one_call(bank: QuestionBank, tmp_path) -> None:
+def test_grade_many_embeds_every_sentence_once_in_one_call(bank: QuestionBank, tmp_path
+                                                          ) -> None:
     embedder = FakeEmbedder()
     grader = Grader(bank, embedder, settings=Settings(cache_dir=tmp_path))
     grader.warm_up()
     embedder.calls.clear()
-    grader.grade_many([GradeItem("adam-optimizer", f"Answer number {i}. Second sentence here.")
-                       for i in range(5)])
-    assert len(embedder.calls) == 1
-    assert sum("Answer number" in text for text in embedder.calls[0]) >= 5
+    embedder.token_calls.clear()
+    answers = [f"Answer number {i}. Second sentence here." for i in range(5)]
+    grader.grade_many([GradeItem("adam-optimizer", answer) for answer in answers])
+    # each sentence once; clauses and the whole answer are pooled from the sentences' tokens
+    assert embedder.token_calls == [[f"Answer number {i}." if j == 0 else "Second sentence here."
+                                     for i in range(5) for j in (0, 1)]]
+    # each distinct content word once ("here" is a stop word)
+    assert embedder.calls == [["answer", "number", "0", "second", "sentence", "1", "2", "3", "4"]]
+
+    embedder.calls.clear()
+    grader.grade_many([GradeItem("adam-optimizer", "Second answer, same words: number 4.")])
+    # words seen before come from memory ("same" is a stop word)
+    assert embedder.calls == [["words"]]
 
 
 def test_result_names_its_versions(grader: Grader) -> None:
@@ -91,7 +101,7 @@ def test_rubric_embeddings_survive_a_restart(bank: QuestionBank, tmp_path) -> No
     second = FakeEmbedder()
     restarted = Grader(bank, second, embedding_cache=EmbeddingCache(tmp_path / "e.sqlite3"))
     restarted.warm_up()
-    assert second.calls == []
+    assert second.calls == [] and second.token_calls == []
 
 
 def test_answers_are_never_written_to_the_cache(bank: QuestionBank, tmp_path) -> None:
@@ -138,3 +148,17 @@ def test_bad_adhoc_question_is_an_error_in_its_place(grader: Grader) -> None:
     assert isinstance(results[0], InvalidQuestionError)
     assert "at least 3 characters" in str(results[0])
     assert results[1].question_id == "adam-optimizer"  # type: ignore[union-attr]
+
+
+def test_long_input_goes_to_the_model_in_bounded_groups(bank: QuestionBank, tmp_path,
+                                                        monkeypatch) -> None:
+    monkeypatch.setattr("grader.grading.CHARS_PER_PASS", 100)
+    embedder = FakeEmbedder()
+    grader = Grader(bank, embedder, settings=Settings(cache_dir=tmp_path))
+    grader.warm_up()
+    embedder.token_calls.clear()
+    answers = [f"Adam keeps a moving average, answer {i}." for i in range(5)]  # 38 characters
+    results = grader.grade_many([GradeItem("adam-optimizer", answer) for answer in answers])
+    assert embedder.token_calls == [answers[:2], answers[2:4], answers[4:]]
+    assert [type(r).__name__ for r in results] == ["GradeResult"] * 5
+    assert [r.criteria[0].evidence for r in results] == answers  # each kept its own vectors

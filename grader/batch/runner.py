@@ -24,7 +24,7 @@ from grader.errors import CriticUnavailableError, GraderError
 from grader.grading import GradeItem, Grader
 from grader.result import CriticChoice, GradeResult
 
-DEFAULT_CHUNK_SIZE = 256
+DEFAULT_CHUNK_SIZE = 1024  # rows graded, then written, at a time; the model sorts a chunk by length
 DEFAULT_CONCURRENCY = 8
 
 
