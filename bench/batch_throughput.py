@@ -36,6 +36,7 @@ from grader.embedding import (  # noqa: E402
     CachedEmbedder,
     EmbeddingCache,
     SentenceTransformerEmbedder,
+    TokenVectors,
     resolve_model_path,
 )
 from grader.text import split_sentences  # noqa: E402
@@ -81,6 +82,10 @@ class RecordingEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.texts.extend(texts)
         return self.inner.embed(texts)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        self.texts.extend(texts)
+        return self.inner.embed_tokens(texts)
 
 
 def raw_encode_seconds(model: object, texts: list[str], batch_size: int) -> float:

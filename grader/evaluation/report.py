@@ -23,14 +23,18 @@ _CITATIONS = {
 
 
 _SCORING_NOTE = (
-    "How the offline score was improved, and a caveat: its reference term (best-sentence "
-    "similarity, question-demoted similarity and word alignment; `grader/scoring.py`, "
-    "`grader/alignment.py`) was chosen by comparing grouped-CV figures of a few dozen variants on "
+    "How the offline score was improved, and a caveat. The grader embeds each sentence of an "
+    "answer once and pools its token vectors into a vector for the sentence, each clause, each "
+    "of those without the question's words, and the answer (`grader/pooling.py`). Its reference "
+    "term (best sentence or clause, question-demoted match and word alignment; "
+    "`grader/scoring.py`, `grader/alignment.py`) and the graded credit per criterion (none at "
+    "strength 0.10, full at 0.45) were chosen by comparing grouped-CV figures of variants on "
     "mohler-dev, so the development-set figures below are somewhat optimistic for unseen "
-    "questions; a nested grouped CV that picked the mixing weights on training folds only gave "
-    "Pearson 0.637 / RMSE 0.840 in the research runs. Before the change the same run gave the "
-    "grader Pearson 0.494 / RMSE 0.947 on mohler-dev, below both baselines. The held-out Mohler "
-    "questions are the honest test.")
+    "questions: a nested grouped CV that picked the credit floor on training folds only gave "
+    "Pearson 0.651 / RMSE 0.828 in a research run. Before these changes the same run "
+    "gave the grader Pearson 0.629 / RMSE 0.847 on mohler-dev, and before the first round of "
+    "changes 0.494 / 0.947, below both baselines. The held-out Mohler questions are the honest "
+    "test.")
 
 
 def _metrics_table(evaluation: DatasetEvaluation) -> list[str]:
