@@ -186,11 +186,12 @@ class Grader:
     def _pool_answers(self, ready: list[tuple[Rubric, AnswerParts]]) -> list[PooledText]:
         """One pass of the model over each answer's sentences, pooled into clauses and more.
 
-        Each sentence is embedded on its own, so what one sentence says cannot colour another
-        (appending unrelated text must not raise a score); its clauses are pooled from its
-        tokens. Sentences go to the model in groups of at most ``CHARS_PER_PASS`` characters:
-        a large group sorts by length with little padding, and the token vectors held at once
-        stay bounded (about 75 MB) however many or long the answers are.
+        Each sentence is embedded on its own, so what one sentence says does not colour
+        another's vector (unrelated text appended as new sentences cannot lift the others); its
+        clauses are pooled from its tokens. Sentences go to the model in groups of at most
+        ``CHARS_PER_PASS`` characters: a large group sorts by length with little padding, and the
+        token vectors held at once stay bounded (about 75 MB) however many or long the answers
+        are.
         """
         groups: list[list[tuple[Rubric, AnswerParts]]] = [[]]
         size = 0
