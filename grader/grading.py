@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from grader.adhoc import AdhocQuestion, rubric_from_adhoc
-from grader.alignment import content_words
 from grader.bank import QuestionBank
 from grader.critic import Critic, Critique, CritiqueRequest, OfflineCritic
 from grader.embedding import (
@@ -158,7 +157,7 @@ class Grader:
 
         ready = [p for p in prepared if not isinstance(p, GraderError)]
         rubric_vectors = self._vectors_for([rubric for rubric, _ in ready])
-        pooled_texts = iter(self._pool_answers(ready))
+        pooled_texts = iter(self._pool_answers(ready, rubric_vectors))
         # Words repeat across answers, so their vectors come from a bounded in-memory cache.
         all_words = list(dict.fromkeys(word for _, parts in ready for word in parts.words))
         word_vectors = dict(zip(all_words, self._word_embedder.embed(all_words), strict=True)
@@ -178,12 +177,13 @@ class Grader:
                 word_vectors=np.array([word_vectors[word] for word in parts.words],
                                       dtype=np.float32).reshape(-1, len(pooled.whole)),
             )
-            results.append(self._finish(rubric, parts.answer, evidence, item.critic))
+            results.append(self._finish(rubric, parts, evidence, item.critic))
         return results
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _pool_answers(self, ready: list[tuple[Rubric, AnswerParts]]) -> list[PooledText]:
+    def _pool_answers(self, ready: list[tuple[Rubric, AnswerParts]],
+                      rubric_vectors: dict[str, RubricVectors]) -> list[PooledText]:
         """One pass of the model over each answer's sentences, pooled into clauses and more.
 
         Each sentence is embedded on its own, so what one sentence says does not colour
@@ -209,13 +209,10 @@ class Grader:
             for rubric, parts in group:
                 answer_tokens = join_tokens([next(tokens) for _ in parts.sentences],
                                             [start for start, _ in parts.sentences],
-                                            self._dimension(rubric))
+                                            len(rubric_vectors[rubric.content_hash].question))
                 pooled.append(pool(parts.answer, answer_tokens, parts.spans,
                                    set(words(rubric.question))))
         return pooled
-
-    def _dimension(self, rubric: Rubric) -> int:
-        return len(self._rubric_vectors[rubric.content_hash].question)
 
     def _check_answer(self, answer: object) -> None:
         if not isinstance(answer, str):
@@ -269,8 +266,9 @@ class Grader:
             return Critique(criteria=fallback.criteria, misconceptions=fallback.misconceptions,
                             feedback=fallback.feedback, info=info, flags=error.flags)
 
-    def _finish(self, rubric: Rubric, answer: str, evidence: Evidence, choice: CriticChoice
-                ) -> GradeResult:
+    def _finish(self, rubric: Rubric, parts: AnswerParts, evidence: Evidence,
+                choice: CriticChoice) -> GradeResult:
+        answer = parts.answer
         critique = self._critique(CritiqueRequest(rubric, answer, evidence), choice)
         statuses = [judgement.status for judgement in critique.criteria]
         weights = [criterion.weight for criterion in rubric.criteria]
@@ -284,8 +282,7 @@ class Grader:
         if not words(answer):
             flags.append("empty")
             score = 0.0
-        elif len(content_words(answer, set(words(rubric.question)))) <= (
-                self.scoring.restated_question_new_words):
+        elif len(parts.words) <= self.scoring.restated_question_new_words:
             flags.append("restates_question")
             score = min(score, self.scoring.restated_question_cap)
         elif evidence.reference_strength < self.scoring.off_topic_match and not found and not any(

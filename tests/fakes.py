@@ -35,12 +35,12 @@ class FakeEmbedder:
         self.token_calls.append(list(texts))
         results = []
         for text in texts:
-            spans = [(start, end) for start, end, _ in word_spans(text)]
-            vectors = [self._word(word) for _, _, word in word_spans(text)]
+            found = word_spans(text)
             zero = np.zeros(self.dimension, dtype=np.float32)
             results.append(TokenVectors(
-                vectors=np.array([zero, *vectors, zero], dtype=np.float32),
-                spans=np.array([(0, 0), *spans, (0, 0)], dtype=np.int32),
+                vectors=np.array([zero, *(self._word(w) for _, _, w in found), zero],
+                                 dtype=np.float32),
+                spans=np.array([(0, 0), *((a, b) for a, b, _ in found), (0, 0)], dtype=np.int32),
             ))
         return results
 
