@@ -25,8 +25,9 @@ from api.metrics import Metrics
 from api.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, RequestContextMiddleware
 from api.routes import grade, health, questions
 from api.settings import ApiSettings, get_api_settings
+from grader import __version__
 from grader.errors import GraderError
-from grader.grading import GRADER_VERSION, Grader
+from grader.grading import Grader
 from grader.settings import Settings, get_settings
 
 logger = logging.getLogger("grader.api")
@@ -87,7 +88,7 @@ def create_app(grader: Grader | None = None, *, settings: Settings | None = None
             finally:
                 app.state.grader = app.state.batcher = None
 
-    app = FastAPI(title="grader", version=GRADER_VERSION, description=DESCRIPTION,
+    app = FastAPI(title="grader", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.api_settings = api_settings
     app.state.metrics = Metrics()

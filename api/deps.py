@@ -29,7 +29,7 @@ async def get_batcher(request: Request) -> GradeBatcher:
     return batcher
 
 
-async def get_api_settings(request: Request) -> ApiSettings:
+async def current_api_settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.api_settings
     return settings
 
@@ -41,7 +41,7 @@ async def get_metrics(request: Request) -> Metrics:
 
 GraderDep = Annotated[Grader, Depends(get_grader)]
 BatcherDep = Annotated[GradeBatcher, Depends(get_batcher)]
-ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
+ApiSettingsDep = Annotated[ApiSettings, Depends(current_api_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 _bearer = HTTPBearer(auto_error=False, description="one of the keys in GRADER_API_KEYS")

@@ -27,6 +27,7 @@ from grader.errors import (
     InvalidQuestionError,
     RubricError,
     UnknownQuestionError,
+    describe_validation_error,
 )
 
 
@@ -63,14 +64,15 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def describe_grader_error(error: GraderError, *, max_answer_chars: int) -> tuple[int, ErrorBody]:
+def describe_grader_error(error: GraderError) -> tuple[int, ErrorBody]:
     """The status code and body for a grader error (also used per item in batch results)."""
     if isinstance(error, UnknownQuestionError):
         return 404, ErrorBody(code="unknown_question", message=str(error),
                               details={"question_id": error.question_id})
     if isinstance(error, InvalidAnswerError):
         return 422, ErrorBody(code="invalid_answer", message=str(error),
-                              details={"max_answer_chars": max_answer_chars})
+                              details=None if error.limit is None
+                              else {"max_answer_chars": error.limit})
     if isinstance(error, InvalidQuestionError):
         return 422, ErrorBody(code="invalid_question", message=str(error),
                               details=error.problems)
@@ -107,11 +109,16 @@ def _http_code(status: int) -> str:
         return "http_error"
 
 
+def count_error(app: object, code: str) -> None:
+    """Count one error by code on ``/metrics``: every error the API returns passes here."""
+    metrics = getattr(getattr(app, "state", None), "metrics", None)
+    if metrics is not None:
+        metrics.errors.inc(code=code)
+
+
 def _respond(request: Request, status: int, body: ErrorBody,
              headers: Mapping[str, str] | None = None) -> JSONResponse:
-    metrics = getattr(request.app.state, "metrics", None)
-    if metrics is not None:
-        metrics.errors.inc(code=body.code)
+    count_error(request.app, body.code)
     return error_response(status, body, headers)
 
 
@@ -120,8 +127,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     async def on_grader_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, GraderError)  # registered for GraderError only
-        status, body = describe_grader_error(
-            error, max_answer_chars=request.app.state.grader.settings.max_answer_chars)
+        status, body = describe_grader_error(error)
         return _respond(request, status, body)
 
     async def on_api_error(request: Request, error: Exception) -> JSONResponse:
@@ -136,7 +142,7 @@ def register_error_handlers(app: FastAPI) -> None:
             return _respond(request, 400, ErrorBody(
                 code="invalid_json", message="The request body is not valid JSON; send a JSON "
                 "object with Content-Type: application/json.", details=details))
-        where = "; ".join(f"{'.'.join(item['loc'])}: {item['msg']}" for item in details[:5])
+        where = describe_validation_error(error, root="body", limit=5)
         return _respond(request, 422, ErrorBody(
             code="validation_error", message=f"The request is not valid: {where}",
             details=details))

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ErrorBody, error_response
+from api.errors import ErrorBody, count_error, error_response
 
 logger = logging.getLogger("grader.api")
 
@@ -60,7 +60,7 @@ class RequestContextMiddleware:
             status = 500
             body = ErrorBody(code="internal_error", message="The server failed on this request; "
                              f"it has been logged with request id {request_id}.")
-            _count_error(scope, body.code)
+            count_error(scope.get("app"), body.code)
             await error_response(500, body)(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
@@ -72,12 +72,6 @@ class RequestContextMiddleware:
                 "request_id": request_id, "method": scope["method"], "route": route,
                 "path": scope["path"], "status": status, "duration_ms": round(seconds * 1000, 2),
             })
-
-
-def _count_error(scope: Scope, code: str) -> None:
-    metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
-    if metrics is not None:
-        metrics.errors.inc(code=code)
 
 
 class BodyLimitMiddleware:
@@ -144,6 +138,6 @@ class BodyLimitMiddleware:
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send, status: int, code: str,
                       message: str, details: Any = None) -> None:
-        _count_error(scope, code)
+        count_error(scope.get("app"), code)
         await error_response(status, ErrorBody(code=code, message=message, details=details))(
             scope, receive, send)

@@ -1,8 +1,9 @@
 """grader: grades free-text answers to technical interview questions, and explains the grade."""
 
+from grader.__version__ import __version__
 from grader.adhoc import AdhocQuestion, derive_criteria
 from grader.bank import QuestionBank, load_rubric
-from grader.critic import Critic, Critique, CritiqueRequest, OfflineCritic
+from grader.critic import Critic, Critique, CritiqueRequest, FallbackCritic, OfflineCritic
 from grader.embedding import CachedEmbedder, Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from grader.errors import (
     ConfigurationError,
@@ -12,16 +13,17 @@ from grader.errors import (
     GraderError,
     InvalidAnswerError,
     InvalidQuestionError,
+    LLMError,
     RubricError,
     UnknownQuestionError,
 )
 from grader.grading import GradeItem, Grader
 from grader.result import GradeResult
 from grader.rubric import Criterion, Misconception, Rubric
-from grader.scoring import ScoringConfig
-from grader.settings import Settings, get_settings
+from grader.settings import ScoringConfig, Settings, get_settings
 
 __all__ = [
+    "__version__",
     "AdhocQuestion",
     "CachedEmbedder",
     "ConfigurationError",
@@ -34,12 +36,14 @@ __all__ = [
     "Embedder",
     "EmbeddingCache",
     "EmbeddingError",
+    "FallbackCritic",
     "GradeItem",
     "GradeResult",
     "Grader",
     "GraderError",
     "InvalidAnswerError",
     "InvalidQuestionError",
+    "LLMError",
     "Misconception",
     "OfflineCritic",
     "QuestionBank",

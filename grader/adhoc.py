@@ -6,9 +6,9 @@ import hashlib
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from grader.errors import InvalidQuestionError
+from grader.errors import InvalidQuestionError, describe_validation_error
 from grader.rubric import Criterion, Rubric
-from grader.text import split_clauses, split_sentences, words
+from grader.text import slugify, split_clauses, split_sentences, words
 
 #: Sentences shorter than this are split no further; longer ones are split into clauses.
 _CLAUSE_SPLIT_WORDS = 18
@@ -25,6 +25,26 @@ class AdhocQuestion(BaseModel):
         default=None, description="key points; derived from the first reference answer when absent"
     )
     id: str | None = Field(default=None, description="an id for the result; derived when absent")
+
+
+class QuestionFields(BaseModel):
+    """The question fields of a batch row and of a labeled row: a bank ``question_id``, or an
+    ad-hoc ``question`` with ``reference_answer`` (or a ``reference_answers`` list) and optional
+    ``criteria``."""
+
+    question_id: str | None = None
+    question: str | None = None
+    reference_answer: str | None = None
+    reference_answers: list[str] | None = None
+    criteria: list[str] | None = None
+
+    @property
+    def references(self) -> list[str]:
+        """``reference_answer`` first, then ``reference_answers``."""
+        references = list(self.reference_answers or [])
+        if self.reference_answer is not None:
+            references.insert(0, self.reference_answer)
+        return references
 
 
 def derive_criteria(reference_answer: str) -> list[str]:
@@ -54,17 +74,12 @@ def rubric_from_adhoc(question: AdhocQuestion) -> Rubric:
     ).hexdigest()[:12]
     try:
         return Rubric(
-            id=_slug(question.id) if question.id else f"adhoc-{digest}",
+            id=(slugify(question.id, drop_function_words=False, fallback="adhoc") if question.id
+                else f"adhoc-{digest}"),
             question=question.question,
             reference_answers=question.reference_answers,
             criteria=[Criterion(id=f"point-{i}", description=point)
                       for i, point in enumerate(points, start=1)],
         )
     except ValidationError as error:
-        raise InvalidQuestionError([
-            f"{'.'.join(map(str, e['loc'])) or 'question'}: {e['msg']}" for e in error.errors()
-        ]) from None
-
-
-def _slug(text: str) -> str:
-    return "-".join(words(text.replace("_", " ").replace(".", " "))) or "adhoc"
+        raise InvalidQuestionError([describe_validation_error(error, root="question")]) from None

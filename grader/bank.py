@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
-from grader.errors import RubricError, UnknownQuestionError
+from grader.errors import RubricError, UnknownQuestionError, describe_validation_error
 from grader.rubric import Difficulty, Rubric
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        location = ".".join(str(step) for step in item["loc"]) or "(top level)"
-        parts.append(f"field '{location}': {item['msg']}")
-    return "; ".join(parts)
 
 
 def load_rubric(path: Path) -> Rubric:
@@ -39,7 +30,7 @@ def load_rubric(path: Path) -> Rubric:
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as exc:
-        raise RubricError(f"{path}: {_describe(exc)}") from exc
+        raise RubricError(f"{path}: {describe_validation_error(exc, root='(top level)')}") from exc
     if rubric.id != path.stem:
         raise RubricError(f"{path}: field 'id' is {rubric.id!r} but the file is named "
                           f"{path.name!r}; rename one so they match.")
@@ -97,10 +88,3 @@ class QuestionBank:
             if (tag is None or tag in rubric.tags)
             and (difficulty is None or rubric.difficulty == difficulty)
         ]
-
-    @property
-    def content_hash(self) -> str:
-        digest = hashlib.sha256()
-        for rubric in self:
-            digest.update(rubric.content_hash.encode())
-        return digest.hexdigest()[:16]

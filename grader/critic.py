@@ -9,9 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from grader.result import CriterionStatus, CriticInfo, Feedback, TokenUsage
+from grader.errors import CriticError
+from grader.evidence import Evidence
+from grader.result import CriterionStatus, CriticInfo, Feedback
 from grader.rubric import Rubric
-from grader.scoring import Evidence, ScoringConfig, criterion_credit, status_from_strength
+from grader.scoring import criterion_credit, status_from_strength
+from grader.settings import ScoringConfig
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class CritiqueRequest:
     rubric: Rubric
     answer: str
     evidence: Evidence
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
 
 
 @dataclass(frozen=True)
@@ -60,25 +64,22 @@ class OfflineCritic:
     """Deterministic critic: statuses and graded credit from embedding similarity, feedback from
     the rubric."""
 
-    def __init__(self, config: ScoringConfig | None = None) -> None:
-        self._config = config or ScoringConfig()
-
     def critique(self, request: CritiqueRequest) -> Critique:
-        rubric, evidence = request.rubric, request.evidence
+        rubric, evidence, config = request.rubric, request.evidence, request.scoring
         judgements = tuple(
             CriterionJudgement(
                 id=criterion.id,
-                status=(status := status_from_strength(match.strength, self._config)),
-                evidence=match.sentence if status != "missed" else None,
-                credit=criterion_credit(match.strength, self._config),
+                status=(status := status_from_strength(match.strength, config)),
+                evidence=match.passage if status != "missed" else None,
+                credit=criterion_credit(match.strength, config),
             )
             for criterion, match in zip(rubric.criteria, evidence.criteria, strict=True)
         )
         found = tuple(
-            MisconceptionJudgement(id=misconception.id, evidence=match.sentence)
+            MisconceptionJudgement(id=misconception.id, evidence=match.passage)
             for misconception, match in zip(rubric.misconceptions, evidence.misconceptions,
                                             strict=True)
-            if match.sentence is not None
+            if match.passage is not None
         )
         return Critique(
             criteria=judgements,
@@ -86,6 +87,28 @@ class OfflineCritic:
             feedback=offline_feedback(rubric, judgements, tuple(m.id for m in found)),
             info=CriticInfo(kind="offline"),
         )
+
+
+class FallbackCritic:
+    """Asks ``primary``; when it raises ``CriticError``, asks ``fallback`` and says why.
+
+    The fallback's critique carries the primary's model, token usage and flags (an LLM that
+    was fooled into an unusable reply still reports the injection it saw).
+    """
+
+    def __init__(self, primary: Critic, fallback: Critic) -> None:
+        self.primary = primary
+        self.fallback = fallback
+
+    def critique(self, request: CritiqueRequest) -> Critique:
+        try:
+            return self.primary.critique(request)
+        except CriticError as error:
+            critique = self.fallback.critique(request)
+            info = CriticInfo(kind=critique.info.kind, fallback_reason=str(error),
+                              usage=error.usage, model=error.model)
+            return Critique(criteria=critique.criteria, misconceptions=critique.misconceptions,
+                            feedback=critique.feedback, info=info, flags=error.flags)
 
 
 def offline_feedback(
@@ -116,9 +139,3 @@ def offline_feedback(
     elif missed:
         summary += " Add the missing points below to strengthen it."
     return Feedback(summary=summary, strengths=strengths, missing=missing, corrections=corrections)
-
-
-__all__ = [
-    "Critic", "CritiqueRequest", "Critique", "CriterionJudgement", "MisconceptionJudgement",
-    "OfflineCritic", "offline_feedback", "TokenUsage",
-]

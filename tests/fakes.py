@@ -10,6 +10,9 @@ import numpy as np
 from grader.embedding import TokenVectors
 from grader.text import word_spans, words
 
+#: The answer limit of the ``fake_grader`` fixture: small enough to send an answer over it.
+MAX_ANSWER_CHARS = 2_000
+
 
 class FakeEmbedder:
     """Deterministic bag-of-words embedder: texts sharing words are similar. No model needed."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fakes import FakeEmbedder
 
 from grader import (
     AdhocQuestion,
@@ -19,6 +18,7 @@ from grader import (
     Settings,
     UnknownQuestionError,
 )
+from tests.fakes import FakeEmbedder
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_bad_adhoc_question_is_an_error_in_its_place(grader: Grader) -> None:
 
 def test_long_input_goes_to_the_model_in_bounded_groups(bank: QuestionBank, tmp_path,
                                                         monkeypatch) -> None:
-    monkeypatch.setattr("grader.grading.CHARS_PER_PASS", 100)
+    monkeypatch.setattr("grader.encoding.CHARS_PER_PASS", 100)
     embedder = FakeEmbedder()
     grader = Grader(bank, embedder, settings=Settings(cache_dir=tmp_path))
     grader.warm_up()

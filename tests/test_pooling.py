@@ -30,8 +30,8 @@ def test_whole_text_pools_every_token_and_spans_only_their_own() -> None:
     first, second = sentence_spans(TEXT)
     pooled = pool(TEXT, tokens, [first, second], question_words=set())
     assert np.allclose(pooled.whole, unit(tokens.vectors.mean(axis=0)))
-    assert np.allclose(pooled.spans[0], unit(tokens.vectors[1:4].sum(axis=0)))  # Adam keeps avg.
-    assert np.allclose(pooled.spans[1], unit(tokens.vectors[4:8].sum(axis=0)))  # The step is scaled
+    assert np.allclose(pooled.passages[0], unit(tokens.vectors[1:4].sum(axis=0)))  # Adam keeps avg.
+    assert np.allclose(pooled.passages[1], unit(tokens.vectors[4:8].sum(axis=0)))  # The step is...
 
 
 def test_demoted_vector_drops_question_words_and_stop_words() -> None:
@@ -43,7 +43,7 @@ def test_demoted_vector_drops_question_words_and_stop_words() -> None:
 
 def test_a_span_with_nothing_left_after_demoting_is_a_zero_row() -> None:
     pooled = pool("Adam is.", tokens_for("Adam is."), [(0, 8)], question_words={"adam"})
-    assert not pooled.demoted[0].any() and pooled.spans[0].any()
+    assert not pooled.demoted[0].any() and pooled.passages[0].any()
 
 
 def test_sentences_and_clauses_are_slices_of_the_text() -> None:

@@ -3,7 +3,8 @@ from grader.text import normalize, split_clauses, split_sentences, token_overlap
 
 
 def test_sentences_keep_abbreviations_and_split_list_items() -> None:
-    text = "Adam uses momentum, e.g. an EMA of gradients. It adapts steps!\n- bullet one here\n2. numbered item"
+    text = ("Adam uses momentum, e.g. an EMA of gradients. It adapts steps!\n- bullet one here\n"
+            "2. numbered item")
     assert split_sentences(text) == [
         "Adam uses momentum, e.g. an EMA of gradients.",
         "It adapts steps!",
@@ -35,7 +36,8 @@ def test_normalize_and_overlap() -> None:
 
 def test_derived_criteria_come_from_the_reference() -> None:
     reference = ("A tensor is an n-dimensional array. It has a shape, a data type and a device, "
-                 "and frameworks store it contiguously in memory with strides describing the layout.")
+                 "and frameworks store it contiguously in memory with strides describing the "
+                 "layout.")
     points = derive_criteria(reference)
     assert points[0] == "A tensor is an n-dimensional array."
     assert len(points) >= 3

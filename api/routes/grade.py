@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 
 from api.deps import ApiSettingsDep, BatcherDep, GraderDep, MetricsDep
-from api.errors import ApiError, ErrorBody, ErrorResponse, describe_grader_error
+from api.errors import ApiError, ErrorBody, ErrorResponse, count_error, describe_grader_error
 from api.schemas import (
     AdhocGradeRequest,
     BankGradeRequest,
@@ -67,7 +67,7 @@ async def grade(
              responses={503: _GRADE_ERRORS[503]})
 async def grade_batch(
     request: BatchGradeRequest, grader: GraderDep, batcher: BatcherDep, metrics: MetricsDep,
-    settings: ApiSettingsDep,
+    settings: ApiSettingsDep, http: Request,
 ) -> BatchGradeResponse:
     """Grade many answers; one result or one error per item, in request order."""
     if len(request.items) > settings.batch_max_items:
@@ -90,13 +90,12 @@ async def grade_batch(
         outcome = next(outcomes)
         metrics.record_results([outcome])
         if isinstance(outcome, GraderError):
-            _, body = describe_grader_error(
-                outcome, max_answer_chars=grader.settings.max_answer_chars)
+            _, body = describe_grader_error(outcome)
             results.append(BatchItemFailed(index=index, error=body))
         else:
             results.append(BatchItemGraded(index=index, result=outcome))
     for failed in results:
         if isinstance(failed, BatchItemFailed):
-            metrics.errors.inc(code=failed.error.code)
+            count_error(http.app, failed.error.code)
     graded = sum(isinstance(r, BatchItemGraded) for r in results)
     return BatchGradeResponse(results=results, graded=graded, failed=len(results) - graded)

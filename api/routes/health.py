@@ -8,7 +8,7 @@ from fastapi.responses import PlainTextResponse
 from api.deps import BatcherDep, GraderDep, MetricsDep
 from api.errors import ErrorResponse
 from api.schemas import Health, Readiness
-from grader.grading import GRADER_VERSION
+from grader import __version__
 
 router = APIRouter(tags=["health"])
 
@@ -24,7 +24,7 @@ async def healthz() -> Health:
 async def readyz(grader: GraderDep, batcher: BatcherDep) -> Readiness:
     """The model and the question bank are loaded: the server can grade."""
     return Readiness(questions=len(grader.bank), embedding_model=grader.embedder.model_name,
-                     grader_version=GRADER_VERSION)
+                     grader_version=__version__)
 
 
 @router.get("/metrics", response_class=PlainTextResponse,

@@ -1,7 +1,9 @@
 """Batch grading of answer files: JSONL or CSV in, JSONL or CSV out, resumable after a crash.
 
->>> plan = plan_batch(Path("answers.csv"), Path("grades.jsonl"), BatchOptions())  # doctest: +SKIP
->>> summary = run_batch(Grader.from_settings(get_settings()), plan)               # doctest: +SKIP
+```python
+plan = plan_batch(Path("answers.csv"), Path("grades.jsonl"), BatchOptions())
+summary = run_batch(Grader.from_settings(get_settings()), plan)
+```
 """
 
 from grader.batch.errors import BatchError, OutputExistsError, ResumeError

@@ -65,8 +65,10 @@ def format_of(path: Path, given: str | None, role: str) -> Format:
 class RowReader:
     """Streams the rows of an input file. Opening it checks the file (and a CSV header) at once.
 
-    >>> with RowReader(Path("answers.jsonl"), "jsonl") as rows:   # doctest: +SKIP
-    ...     for raw in rows: ...
+    ```python
+    with RowReader(Path("answers.jsonl"), "jsonl") as rows:
+        for raw in rows: ...
+    ```
     """
 
     def __init__(self, path: Path, fmt: Format) -> None:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
-from grader.adhoc import AdhocQuestion, rubric_from_adhoc
+from grader.adhoc import AdhocQuestion, QuestionFields, rubric_from_adhoc
 from grader.errors import (
     GraderError,
     InvalidAnswerError,
@@ -66,18 +66,13 @@ class ParsedRow:
     question_id: str | None = None  # as given, so error rows can show it
 
 
-class InputRow(BaseModel):
+class InputRow(QuestionFields):
     """The fields of one input row. Unknown fields (a name, a cohort) are ignored."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
     id: str | int | None = None
-    question_id: str | None = None
     answer: str
-    question: str | None = None
-    reference_answer: str | None = None
-    reference_answers: list[str] | None = None
-    criteria: list[str] | None = None
 
 
 def row_id(fields: dict[str, object], row: int) -> str:
@@ -96,9 +91,7 @@ def to_item(fields: dict[str, object], critic: CriticChoice) -> GradeItem | RowP
         data = InputRow.model_validate(fields)
     except ValidationError as error:
         return _describe(error)
-    references = list(data.reference_answers or [])
-    if data.reference_answer is not None:
-        references.insert(0, data.reference_answer)
+    references = data.references
     if data.question_id is not None:
         if references:
             return RowProblem("invalid_row", "the row has both 'question_id' and "

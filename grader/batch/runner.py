@@ -20,7 +20,7 @@ from grader.batch.readers import Format, RawRow, RowReader, format_of
 from grader.batch.resume import ExistingOutput, recover
 from grader.batch.rows import ParsedRow, RowProblem, row_id, to_item
 from grader.batch.summary import BatchSummary
-from grader.errors import CriticUnavailableError, GraderError
+from grader.errors import GraderError
 from grader.grading import GradeItem, Grader
 from grader.result import CriticChoice, GradeResult
 
@@ -90,13 +90,7 @@ def plan_batch(input_path: Path, output_path: Path, options: BatchOptions) -> Ba
 def run_batch(grader: Grader, plan: BatchPlan, progress: Progress | None = None) -> BatchSummary:
     """Grade every row of ``plan.input_path`` into ``plan.output_path``; one output row per row."""
     options = plan.options
-    uses_llm = options.critic == "llm" or (
-        options.critic == "auto" and grader.llm_critic is not None)
-    if options.critic == "llm" and grader.llm_critic is None:
-        raise CriticUnavailableError(
-            "critic 'llm' was requested but no LLM is configured: set GRADER_LLM_MODEL (and "
-            "GRADER_LLM_BASE_URL, GRADER_LLM_API_KEY), or use --critic auto or offline."
-        )
+    uses_llm = grader.critic_for(options.critic) is not grader.offline_critic
     started = time.perf_counter()
     existing = _prepare_output(plan)
     summary = existing.summary

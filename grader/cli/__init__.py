@@ -10,16 +10,25 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
+from grader.batch.errors import BatchError
 from grader.errors import (
     ConfigurationError,
+    DatasetError,
     EmbeddingError,
     GraderError,
     InvalidAnswerError,
     InvalidQuestionError,
     RubricError,
     UnknownQuestionError,
+    describe_validation_error,
 )
 from grader.ingest.errors import IngestError
+
+#: Errors in what the user gave: a question id, an answer, a file, a row.
+_INPUT_ERRORS = (UnknownQuestionError, InvalidAnswerError, InvalidQuestionError, IngestError,
+                 BatchError, DatasetError)
 
 #: Subcommand modules; each defines ``register(subparsers)`` that sets ``handler`` defaults.
 COMMANDS = ("questions", "grade", "rubrics", "eval", "serve", "batch", "ingest")
@@ -45,9 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (UnknownQuestionError, InvalidAnswerError, InvalidQuestionError, IngestError) as error:
+    except _INPUT_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except ValidationError as error:  # the settings, read from GRADER_* variables
+        problems = describe_validation_error(
+            error, location=lambda loc: "GRADER_" + "__".join(map(str, loc)).upper())
+        print(f"error: invalid setting: {problems}", file=sys.stderr)
+        return EXIT_CONFIG
     except RubricError as error:
         print(f"error: invalid rubric\n{error}", file=sys.stderr)
         return EXIT_FAILED

@@ -11,7 +11,6 @@ from grader.batch import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONCURRENCY,
     FORMATS,
-    BatchError,
     BatchOptions,
     count_rows,
     plan_batch,
@@ -56,20 +55,13 @@ def run(args: argparse.Namespace) -> int:
         input_format=args.format, output_format=args.output_format, chunk_size=args.chunk_size,
         critic=args.critic, concurrency=args.concurrency, resume=args.resume, force=args.force,
     )
-    try:
-        plan = plan_batch(args.input, args.output, options)  # fails fast, before the model loads
-    except BatchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    plan = plan_batch(args.input, args.output, options)  # fails fast, before the model loads
     show_bar = not args.quiet and sys.stderr.isatty()
     total = count_rows(plan.input_path, plan.input_format) if show_bar else None
     grader = Grader.from_settings(get_settings())
     bar = _Bar(total) if show_bar else None
     try:
         summary = run_batch(grader, plan, bar)
-    except BatchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
     finally:
         if bar is not None:
             bar.close()

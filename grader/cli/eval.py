@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.errors import DatasetError, MissingExtraError
 from grader.settings import get_settings
 
 if TYPE_CHECKING:
@@ -45,18 +46,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.evaluation.dataset import DatasetError
-
-    try:
-        return _run(args)
-    except DatasetError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
     from grader.evaluation.calibration import load_calibration
-    from grader.evaluation.dataset import DatasetError, dataset_name, load_dataset
+    from grader.evaluation.dataset import dataset_name, load_dataset
     from grader.evaluation.runner import (
         EvalOptions,
         collect_signals,
@@ -110,7 +101,10 @@ def _run(args: argparse.Namespace) -> int:
         evaluations.append(evaluation)
 
     if args.report:
-        from grader.evaluation.report import write_report
+        try:
+            from grader.evaluation.report import write_report
+        except ImportError as error:
+            raise MissingExtraError("grader eval --report", "eval", error) from error
 
         path = write_report(args.report, evaluations, command="make eval")
         print(f"wrote {path}", file=sys.stderr)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from pydantic import ValidationError
-
-from grader.errors import ConfigurationError
+from grader.errors import ConfigurationError, MissingExtraError
 from grader.settings import Settings
 
 
@@ -23,22 +21,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise ConfigurationError(f"--workers must be at least 1, not {args.workers}.")
-    try:  # fail here, with the field named, rather than inside a uvicorn worker
-        Settings()
-        from api.settings import ApiSettings
-
-        api_settings = ApiSettings()
-    except ValidationError as error:
-        problems = "; ".join(f"GRADER_{'__'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                             for e in error.errors())
-        raise ConfigurationError(f"Invalid setting: {problems}") from None
     try:
         import uvicorn
 
         from api.logs import logging_config
-    except ImportError as error:  # pragma: no cover - the API's dependencies are required ones
-        raise ConfigurationError(
-            f"The API needs fastapi and uvicorn ({error}); reinstall grader.") from error
+        from api.settings import ApiSettings
+    except ImportError as error:
+        raise MissingExtraError("grader serve", "server", error) from error
+    # Fail here, with the field named (by ``grader.cli.main``), not inside a uvicorn worker.
+    Settings()
+    api_settings = ApiSettings()
     # Keep stderr JSON lines only: no model-loading progress bars between the log entries.
     os.environ.setdefault("TQDM_DISABLE", "1")
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,

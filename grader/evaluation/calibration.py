@@ -62,7 +62,8 @@ class Calibration(BaseModel):
 
     def share(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
         """The calibrated score as a share of the scale, for each row."""
-        return np.interp(self.mix(signals), self.x, self.y)
+        shares: np.ndarray = np.interp(self.mix(signals), self.x, self.y)
+        return shares
 
 
 def fit_calibration(signals: Mapping[str, np.ndarray], human_share: np.ndarray,

@@ -16,27 +16,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from grader.adhoc import AdhocQuestion
+from grader.adhoc import AdhocQuestion, QuestionFields
 from grader.bank import QuestionBank
-from grader.errors import GraderError
+from grader.errors import DatasetError, describe_validation_error
 
 
-class DatasetError(GraderError):
-    """A dataset file is missing or a row breaks the format; the message names file and line."""
-
-
-class EvalRow(BaseModel):
+class EvalRow(QuestionFields):
     """One human-scored answer."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     question_id: str = Field(min_length=1)
-    question: str | None = None
-    reference_answer: str | None = None
-    reference_answers: list[str] | None = None
-    criteria: list[str] | None = None
     answer: str
     score: float = Field(ge=0)
     scale_max: float = Field(gt=0)
@@ -49,18 +41,11 @@ class EvalRow(BaseModel):
         return self
 
     @property
-    def references(self) -> list[str]:
-        refs = list(self.reference_answers or [])
-        if self.reference_answer:
-            refs.insert(0, self.reference_answer)
-        return refs
-
-    @property
     def fraction(self) -> float:
         """The human score as a share of the scale, 0..1."""
         return self.score / self.scale_max
 
-    def question_ref(self, bank: QuestionBank) -> str | AdhocQuestion:
+    def question_ref(self) -> str | AdhocQuestion:
         """The bank id when the row relies on the bank, else an ad-hoc question."""
         if self.question is None and not self.references:
             return self.question_id
@@ -87,15 +72,14 @@ def load_dataset(path: Path, bank: QuestionBank, *, limit: int | None = None) ->
             continue
         try:
             row = EvalRow.model_validate(json.loads(line))
-            if row.question_ref(bank) == row.question_id and row.question_id not in bank:
+            if row.question_ref() == row.question_id and row.question_id not in bank:
                 raise ValueError(f"question_id {row.question_id!r} is not in the bank, so the row "
                                  "needs 'question' and 'reference_answer'")
         except json.JSONDecodeError as exc:
             problems.append(f"{path}:{number}: not valid JSON ({exc.msg})")
             continue
         except ValidationError as exc:
-            detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}"
-                               for e in exc.errors())
+            detail = describe_validation_error(exc, root="row")
             problems.append(f"{path}:{number}: {detail}")
             continue
         except ValueError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from grader.evaluation.runner import METHOD_LABELS, DatasetEvaluation
 _BASELINES = ("grader", "tfidf", "embedding")
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,7 +101,8 @@ def per_question_bars(evaluation: DatasetEvaluation, path: Path) -> None:
 def length_plot(evaluation: DatasetEvaluation, path: Path) -> None:
     """Mean human and predicted score per answer-length band (bias probe 2)."""
     plt = _pyplot()
-    bins = evaluation.probes.get("length", {}).get("bins", [])  # type: ignore[union-attr]
+    length: Any = evaluation.probes.get("length", {})
+    bins = length.get("bins", [])
     if not bins:
         return
     x = np.arange(len(bins))

@@ -15,12 +15,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.adhoc import AdhocQuestion
-from grader.errors import GraderError
+from grader.errors import DatasetError, GraderError, describe_validation_error
 from grader.evaluation.calibration import fit_calibration
-from grader.evaluation.dataset import DatasetError
 from grader.evaluation.metrics import spearman
 from grader.evaluation.runner import DatasetEvaluation, EvalOptions, grade_rows, grader_signals
 from grader.grading import GradeItem, Grader
+from grader.result import GradeResult
 from grader.text import words
 
 #: Fluent, on-no-topic filler; the same text for every dataset.
@@ -53,11 +53,13 @@ def load_paraphrases(path: Path) -> list[ParaphrasePair]:
             try:
                 pairs.append(ParaphrasePair.model_validate_json(line))
             except ValidationError as exc:
-                raise DatasetError(f"{path}:{number}: {exc.errors()[0]['msg']}") from exc
+                raise DatasetError(f"{path}:{number}: {describe_validation_error(exc, root='row')}"
+                                   ) from exc
     return pairs
 
 
-def _calibrated(evaluation: DatasetEvaluation, options: EvalOptions, results: list) -> np.ndarray:
+def _calibrated(evaluation: DatasetEvaluation, options: EvalOptions, results: list[GradeResult]
+                ) -> np.ndarray:
     """Scores on the dataset scale with the run's calibration, or score/100 x scale without one."""
     signals = grader_signals(results)
     if options.calibration is not None and "grader" in options.calibration.methods:
@@ -106,7 +108,7 @@ def restated_question_probe(grader: Grader, evaluation: DatasetEvaluation,
     questions = {}
     for row in evaluation.rows:
         if row.question_id not in questions:
-            questions[row.question_id] = row.question_ref(grader.bank)
+            questions[row.question_id] = row.question_ref()
     items = []
     for ref in questions.values():
         text = ref.question if isinstance(ref, AdhocQuestion) else grader.bank.get(ref).question
@@ -151,4 +153,5 @@ def run_probes(grader: Grader, evaluation: DatasetEvaluation, options: EvalOptio
                  if p.question_id in {row.question_id for row in evaluation.rows}]
         if pairs:
             probes["paraphrase"] = paraphrase_probe(grader, pairs)
-    return json.loads(json.dumps(probes))  # plain JSON types only
+    plain: dict[str, object] = json.loads(json.dumps(probes))  # plain JSON types only
+    return plain

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader.errors import GraderError
+from grader.errors import DatasetError, GraderError
 from grader.evaluation.baselines import embedding_cosine, tfidf_cosine
 from grader.evaluation.calibration import CalibrationSet, fit_calibration
 from grader.evaluation.crossval import DEFAULT_FOLDS, cross_validated_share
-from grader.evaluation.dataset import DatasetError, EvalRow
+from grader.evaluation.dataset import EvalRow
 from grader.evaluation.metrics import MetricValue, compute_metrics
 from grader.grading import GradeItem, Grader
 from grader.result import GradeResult
@@ -102,7 +102,7 @@ def grade_rows(grader: Grader, rows: Sequence[EvalRow], *, critic: str = "offlin
     results: list[GradeResult] = []
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
-        items = [GradeItem(row.question_ref(grader.bank), row.answer, critic)  # type: ignore[arg-type]
+        items = [GradeItem(row.question_ref(), row.answer, critic)  # type: ignore[arg-type]
                  for row in part]
         for row, result in zip(part, grader.grade_many(items), strict=True):
             if isinstance(result, GraderError):
@@ -124,7 +124,7 @@ def grader_signals(results: Sequence[GradeResult]) -> dict[str, np.ndarray]:
 
 
 def references_for(grader: Grader, rows: Sequence[EvalRow]) -> list[list[str]]:
-    return [list(grader.resolve(row.question_ref(grader.bank)).reference_answers)  # type: ignore[arg-type]
+    return [list(grader.resolve(row.question_ref()).reference_answers)
             for row in rows]
 
 

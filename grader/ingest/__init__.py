@@ -1,8 +1,10 @@
 """Ingest question documents (plain text or Markdown) into draft rubric files.
 
->>> from grader.ingest import ingest                                       # doctest: +SKIP
->>> report = ingest(Path("questions.md"), Path("drafts"))
->>> len(report.written), report.warnings
+```python
+from grader.ingest import ingest
+report = ingest(Path("questions.md"), Path("drafts"))
+len(report.written), report.warnings
+```
 
 Parsing lives in ``parse`` (and ``blocks``), deterministic drafting in ``draft``, LLM drafting
 in ``llm``, validated atomic writing in ``write``; ``pipeline`` joins them.

@@ -16,7 +16,7 @@ from collections import Counter
 
 from grader.ingest.parse import ParsedQuestion
 from grader.rubric import Criterion, Difficulty, Misconception, Rubric, Source
-from grader.text import normalize, split_clauses, split_sentences, words
+from grader.text import FUNCTION_WORDS, normalize, slugify, split_clauses, split_sentences, words
 
 #: Most criteria a deterministic draft keeps; the hand-written bank has five to seven.
 MAX_CRITERIA = 8
@@ -27,12 +27,6 @@ LONG_SENTENCE_WORDS = 32
 MIN_CLAUSE_WORDS = 8
 MAX_ID_WORDS = 6
 
-_STOP_WORDS = frozenset("""
-a an the and or but if of to in on at by for with from into as is are was were be been being
-do does did how what why when which who whom where whose can could should would will shall may
-might must it its this that these those there their they them you your we our i me my he she
-his her than then so such also very just only more most some any each other about between
-""".split())
 _SELF_REFERENCE = re.compile(r"^(?:refer to|see)\b|\b(?:this|the rest of this) (?:article|post)\b",
                              re.I)
 _PARENTHESES = re.compile(r"\([^()]*\)")
@@ -48,22 +42,11 @@ _DIFFICULTY_WORDS: dict[str, Difficulty] = {
 }
 
 
-def slugify(text: str, *, max_words: int = MAX_ID_WORDS, fallback: str = "question") -> str:
-    """A lowercase-hyphenated id from the text's content words.
-
-    >>> slugify("What Is the Architecture Behind CNNs?")
-    'architecture-behind-cnns'
-    """
-    tokens = [w.replace("'", "") for w in words(text.replace("_", " "))]
-    content = [w for w in tokens if w not in _STOP_WORDS] or tokens
-    return "-".join(content[:max_words]) or fallback
-
-
 def tags_for(headings: list[str]) -> list[str]:
     """One tag per enclosing heading, without words every heading of a Q&A document shares."""
     tags: list[str] = []
     for heading in headings:
-        kept = [w for w in words(heading) if w not in _TAG_NOISE and w not in _STOP_WORDS]
+        kept = [w for w in words(heading) if w not in _TAG_NOISE and w not in FUNCTION_WORDS]
         tag = "-".join(w.replace("'", "") for w in kept)
         if tag and tag not in tags:
             tags.append(tag)
@@ -142,9 +125,9 @@ def _units(answer: str) -> list[str]:
 def _most_central(points: list[str], candidates: list[int], topics: set[int], question: str,
                   limit: int) -> list[int]:
     """The ``limit`` candidates that open a paragraph or share most words with the rest."""
-    content = {i: {w for w in words(points[i]) if w not in _STOP_WORDS} for i in candidates}
+    content = {i: {w for w in words(points[i]) if w not in FUNCTION_WORDS} for i in candidates}
     frequency = Counter(w for bag in content.values() for w in bag)
-    question_words = {w for w in words(question) if w not in _STOP_WORDS}
+    question_words = {w for w in words(question) if w not in FUNCTION_WORDS}
 
     def score(index: int) -> float:
         bag = content[index]

@@ -2,7 +2,7 @@
 
 The call goes through ``grader.llm.client.complete_structured``, the critic's client: a strict
 ``json_schema`` reply (``json_object`` for servers without schemas), validated, re-asked once,
-then ``CriticError``; the caller falls back to the deterministic criteria. Ids, and every
+then ``LLMError``; the caller falls back to the deterministic criteria. Ids, and every
 field the bank's schema needs, are made in code; the model supplies only the text and weights.
 """
 
@@ -13,11 +13,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from grader.ingest.draft import slugify, unique_id
+from grader.errors import MissingExtraError
+from grader.ingest.draft import unique_id
 from grader.ingest.parse import ParsedQuestion
 from grader.result import TokenUsage
 from grader.rubric import Criterion, Misconception
 from grader.settings import Settings
+from grader.text import slugify
 
 PROMPT_VERSION = "ingest-draft-v1"
 
@@ -101,8 +103,11 @@ def _check(reply: DraftReply) -> None:
 
 
 def request_draft(parsed: ParsedQuestion, settings: Settings) -> tuple[DraftReply, TokenUsage]:
-    """The LLM's criteria and misconceptions. Raises ``CriticError`` when it gives none."""
-    from grader.llm.client import ClientSettings, complete_structured  # only with --llm
+    """The LLM's criteria and misconceptions. Raises ``LLMError`` when it gives none."""
+    try:  # only with --llm
+        from grader.llm.client import ClientSettings, complete_structured
+    except ImportError as error:
+        raise MissingExtraError("Drafting with --llm", "llm", error) from error
 
     return complete_structured(ClientSettings.from_settings(settings), build_messages(parsed),
                                DraftReply, check=_check)

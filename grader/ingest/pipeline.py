@@ -8,15 +8,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from grader.errors import CriticError, CriticUnavailableError
-from grader.ingest.draft import draft_rubric, reference_text, slugify, unique_id
+from grader.errors import ConfigurationError, LLMError
+from grader.ingest.draft import MAX_ID_WORDS, draft_rubric, reference_text, unique_id
 from grader.ingest.errors import IngestError
 from grader.ingest.parse import ParsedQuestion, parse_file
 from grader.ingest.write import write_drafts
 from grader.result import TokenUsage
 from grader.rubric import Rubric
 from grader.settings import Settings
-from grader.text import words
+from grader.text import slugify, words
 
 Origin = Literal["document", "llm", "fallback"]
 #: Questions drafted by the LLM at the same time.
@@ -63,9 +63,9 @@ def draft_document(path: Path, *, settings: Settings | None = None, use_llm: boo
     Raises ``DocumentError`` for an unreadable document or one without questions, and
     ``CriticUnavailableError`` when ``use_llm`` is set but no LLM is configured.
     """
-    settings = settings or Settings()
+    settings = settings or Settings.defaults()
     if use_llm and not settings.llm_configured:
-        raise CriticUnavailableError(
+        raise ConfigurationError(
             "--llm was given but no LLM is configured: set GRADER_LLM_MODEL (and "
             "GRADER_LLM_BASE_URL, GRADER_LLM_API_KEY), or drop --llm to derive criteria from "
             "the document's answers."
@@ -83,7 +83,8 @@ def draft_document(path: Path, *, settings: Settings | None = None, use_llm: boo
         if len(parsed.question) < 3 or not words(parsed.question):
             skipped.append(f"{where}: the question has no words to draft from; not drafted.")
             continue
-        jobs.append((parsed, unique_id(slugify(parsed.question), used), where))
+        ident = unique_id(slugify(parsed.question, max_words=MAX_ID_WORDS), used)
+        jobs.append((parsed, ident, where))
 
     def one(job: tuple[ParsedQuestion, str, str]) -> Draft:
         parsed, rubric_id, where = job
@@ -107,8 +108,10 @@ def ingest(path: Path, folder: Path, *, settings: Settings | None = None, use_ll
            force: bool = False) -> IngestReport:
     """Draft every question of ``path`` and write ``folder/<id>.yaml`` for each.
 
-    >>> report = ingest(Path("questions.md"), Path("drafts"))          # doctest: +SKIP
-    >>> [p.name for p in report.written]
+    ```python
+    report = ingest(Path("questions.md"), Path("drafts"))
+    [p.name for p in report.written]
+    ```
     ['what-is-dropout.yaml', ...]
 
     Nothing is written if any target exists and ``force`` is not set (``DraftExistsError``).
@@ -132,12 +135,11 @@ def _draft_one(parsed: ParsedQuestion, rubric_id: str, document: str, where: str
         if use_llm:
             try:
                 return _llm_draft(parsed, rubric_id, document, settings, warnings)
-            except CriticError as error:
+            except LLMError as error:
                 warnings.append(f"{where}: LLM drafting failed, criteria derived from the "
                                 f"document instead: {error}")
-                spent = error.usage if isinstance(error.usage, TokenUsage) else None
                 return Draft(rubric=draft_rubric(parsed, rubric_id=rubric_id, document=document),
-                             parsed=parsed, origin="fallback", warnings=warnings, usage=spent)
+                             parsed=parsed, origin="fallback", warnings=warnings, usage=error.usage)
         return Draft(rubric=draft_rubric(parsed, rubric_id=rubric_id, document=document),
                      parsed=parsed, origin="document", warnings=warnings)
     except ValidationError as error:
@@ -153,5 +155,5 @@ def _llm_draft(parsed: ParsedQuestion, rubric_id: str, document: str, settings: 
         rubric = draft_rubric(parsed, rubric_id=rubric_id, document=document,
                               criteria=to_criteria(reply), misconceptions=to_misconceptions(reply))
     except ValidationError as error:  # a reply that parses but breaks the bank's schema
-        raise CriticError(f"the drafted rubric fails the schema: {error}", usage=usage) from error
+        raise LLMError(f"the drafted rubric fails the schema: {error}", usage=usage) from error
     return Draft(rubric=rubric, parsed=parsed, origin="llm", warnings=warnings, usage=usage)

@@ -4,6 +4,6 @@ Importing this package imports ``openai``; the grader imports it only when an LL
 """
 
 from grader.llm.client import ClientSettings, LLMClient, complete_structured, shared_client
-from grader.llm.critic import LLMCritic
+from grader.llm.llm_critic import LLMCritic
 
 __all__ = ["ClientSettings", "LLMClient", "LLMCritic", "complete_structured", "shared_client"]

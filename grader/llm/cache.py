@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from grader.llm.models import CritiqueReply
+from grader.llm.replies import CritiqueReply
 from grader.result import TokenUsage
+from grader.store import SqliteStore
 
 
 def reply_key(model: str, prompt_version: str, rubric_hash: str, answer: str) -> str:
@@ -28,21 +27,14 @@ class LLMReplyCache:
     """Replies by key, with the tokens the original call used. Safe across threads."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute(
-            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT, reply TEXT, "
-            "prompt_tokens INTEGER, completion_tokens INTEGER)"
-        )
-        self._lock = threading.Lock()
+        self._store = SqliteStore(
+            path, "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, model TEXT, "
+                  "reply TEXT, prompt_tokens INTEGER, completion_tokens INTEGER)")
 
     def get(self, key: str) -> tuple[CritiqueReply, TokenUsage] | None:
-        with self._lock:
-            row = self._connection.execute(
-                "SELECT reply, prompt_tokens, completion_tokens FROM replies WHERE key = ?", (key,)
-            ).fetchone()
+        row = self._store.fetch_one(
+            "SELECT reply, prompt_tokens, completion_tokens FROM replies WHERE key = ?", (key,))
         if row is None:
             return None
         try:
@@ -52,13 +44,10 @@ class LLMReplyCache:
         return reply, TokenUsage(prompt_tokens=row[1], completion_tokens=row[2])
 
     def put(self, key: str, model: str, reply: CritiqueReply, usage: TokenUsage) -> None:
-        with self._lock:
-            self._connection.execute(
-                "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
-                (key, model, reply.model_dump_json(), usage.prompt_tokens,
-                 usage.completion_tokens),
-            )
+        self._store.execute(
+            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?)",
+            (key, model, reply.model_dump_json(), usage.prompt_tokens, usage.completion_tokens))
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._connection.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
+        row = self._store.fetch_one("SELECT COUNT(*) FROM replies")
+        return int(row[0]) if row else 0

@@ -9,7 +9,7 @@
 2. retry 429 and 5xx answers, timeouts and dropped connections with exponential backoff,
    honouring ``Retry-After`` (up to ``MAX_RETRY_AFTER_S``);
 3. validate the reply; an invalid, truncated or rejected reply is asked for once more, with the
-   reason; a second failure raises ``CriticError`` (the grader then falls back to offline).
+   reason; a second failure raises ``LLMError`` (the grader then falls back to offline).
 
 Concurrent callers with the same settings share one client (``shared_client``): the HTTP
 connection pool is thread-safe and reusing it saves a TLS handshake per call.
@@ -29,7 +29,7 @@ import httpx
 import openai
 from pydantic import BaseModel, ValidationError
 
-from grader.errors import ConfigurationError, CriticError
+from grader.errors import ConfigurationError, LLMError, describe_validation_error
 from grader.result import TokenUsage
 from grader.settings import Settings
 
@@ -53,17 +53,23 @@ _UNSUPPORTED_KEYWORDS = frozenset(
 )
 
 
+def _default(name: str) -> Any:
+    """A ``Settings`` field's default: ``Settings`` is the one source of every default."""
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class ClientSettings:
-    """How to reach the model. Hashable, so equal settings share one client."""
+    """How to reach the model, taken from ``Settings`` (``from_settings``). Hashable, so equal
+    settings share one client."""
 
     model: str
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    timeout_s: float = 30.0
-    max_retries: int = 2
-    temperature: float = 0.0
-    max_tokens: int = 1200
+    timeout_s: float = _default("llm_timeout_s")
+    max_retries: int = _default("llm_max_retries")
+    temperature: float = _default("llm_temperature")
+    max_tokens: int = _default("llm_max_tokens")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClientSettings:
@@ -277,15 +283,12 @@ def _json_text(content: str) -> str:
 
 def _problem(error: ValidationError | ValueError) -> str:
     if isinstance(error, ValidationError):
-        shown = [f"{'.'.join(str(p) for p in e['loc']) or 'reply'}: {e['msg']}"
-                 for e in error.errors()[:4]]
-        return "; ".join(shown) + (f" (and {error.error_count() - 4} more)"
-                                   if error.error_count() > 4 else "")
+        return describe_validation_error(error, root="reply", limit=4)
     return str(error)
 
 
 def _transport_error(error: openai.OpenAIError, settings: ClientSettings, usage: TokenUsage
-                     ) -> CriticError:
+                     ) -> LLMError:
     if isinstance(error, openai.APITimeoutError):
         what = f"timed out after {settings.timeout_s:g} s"
         todo = "raise GRADER_LLM_TIMEOUT_S or use a faster model"
@@ -299,7 +302,7 @@ def _transport_error(error: openai.OpenAIError, settings: ClientSettings, usage:
     else:
         what, todo = f"failed: {error}", "check the LLM settings"
     retries = settings.max_retries
-    return CriticError(
+    return LLMError(
         f"The LLM server at {settings.where} {what}"
         + (f" (after {retries} retries)" if retries else "") + f"; {todo}.",
         model=settings.model, usage=usage,
@@ -319,10 +322,12 @@ def complete_structured(
 
     ``schema`` overrides the wire schema (for example with enums of valid ids); ``check`` may
     raise ``ValueError`` for a reply that parses but is unusable, which earns the same single
-    re-ask as an invalid one. Raises ``CriticError`` when no usable reply came back.
+    re-ask as an invalid one. Raises ``LLMError`` when no usable reply came back.
 
-    >>> reply, usage = complete_structured(                                  # doctest: +SKIP
-    ...     ClientSettings(model="gpt-4o-mini"), [{"role": "user", "content": "..."}], MyReply)
+    ```python
+    reply, usage = complete_structured(
+        ClientSettings(model="gpt-4o-mini"), [{"role": "user", "content": "..."}], MyReply)
+    ```
     """
     client = client or shared_client(client_settings)
     wire_schema = schema if schema is not None else strict_schema(response_model)
@@ -357,7 +362,7 @@ def complete_structured(
             conversation = [*messages, {"role": "user", "content": (
                 f"{retry_hint} Reply with only one JSON object that follows the required format "
                 "exactly.")}]
-    raise CriticError(
+    raise LLMError(
         f"The LLM ({client_settings.model} at {client_settings.where}) gave no usable reply "
         f"after one re-ask: {problem}. Try a stronger model or raise GRADER_LLM_MAX_TOKENS.",
         model=client_settings.model, usage=usage,

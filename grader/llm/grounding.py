@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from grader.critic import CriterionJudgement, CritiqueRequest, MisconceptionJudgement
 from grader.llm.injection import InjectionScan
-from grader.llm.models import CritiqueReply
+from grader.llm.replies import CritiqueReply
 from grader.result import CriterionStatus
-from grader.scoring import ScoringConfig, status_from_strength
+from grader.scoring import status_from_strength
 from grader.text import normalize, words
 
 _RANK: dict[CriterionStatus, int] = {"contradicted": -1, "missed": 0, "partial": 1, "met": 2}
@@ -63,8 +63,7 @@ def _lower(a: CriterionStatus, b: CriterionStatus) -> CriterionStatus:
     return a if _RANK[a] <= _RANK[b] else b
 
 
-def ground(reply: CritiqueReply, request: CritiqueRequest, scan: InjectionScan,
-           config: ScoringConfig) -> Grounded:
+def ground(reply: CritiqueReply, request: CritiqueRequest, scan: InjectionScan) -> Grounded:
     """Apply the grounding rules (module docstring) to a validated reply."""
     suspected = scan.suspected or reply.injection_attempt
     by_id = {verdict.id: verdict for verdict in reply.criteria}
@@ -72,9 +71,9 @@ def ground(reply: CritiqueReply, request: CritiqueRequest, scan: InjectionScan,
     criteria = []
     for criterion, match in zip(request.rubric.criteria, request.evidence.criteria, strict=True):
         verdict = by_id[criterion.id]
-        tainted_match = match.sentence is not None and scan.taints(normalize(match.sentence))
+        tainted_match = match.passage is not None and scan.taints(normalize(match.passage))
         embedded: CriterionStatus = (
-            "missed" if tainted_match else status_from_strength(match.strength, config))
+            "missed" if tainted_match else status_from_strength(match.strength, request.scoring))
         status: CriterionStatus = verdict.status
         evidence: str | None = verdict.quote.strip(_WRAPPERS) or None
         reason = verdict.reason
@@ -88,7 +87,7 @@ def ground(reply: CritiqueReply, request: CritiqueRequest, scan: InjectionScan,
                       "the answer tries to instruct the grader")
         if status != verdict.status:
             changed = True
-            evidence = match.sentence if status in ("met", "partial") else None
+            evidence = match.passage if status in ("met", "partial") else None
         if status == "missed":
             evidence = None
         criteria.append(CriterionJudgement(id=criterion.id, status=status, evidence=evidence,
@@ -106,8 +105,8 @@ def ground(reply: CritiqueReply, request: CritiqueRequest, scan: InjectionScan,
     if suspected:
         for misconception, match in zip(request.rubric.misconceptions,
                                         request.evidence.misconceptions, strict=True):
-            if match.sentence is not None and misconception.id not in found:
-                found[misconception.id] = MisconceptionJudgement(misconception.id, match.sentence)
+            if match.passage is not None and misconception.id not in found:
+                found[misconception.id] = MisconceptionJudgement(misconception.id, match.passage)
                 changed = True
     order = [m.id for m in request.rubric.misconceptions]
     return Grounded(

@@ -1,4 +1,4 @@
-"""The critic's prompt, beside its reply model (``grader.llm.models``).
+"""The critic's prompt, beside its reply model (``grader.llm.replies``).
 
 The answer is untrusted data. It travels in its own message between markers that carry a
 nonce derived from the answer, after anything in it that looks like a marker or a chat-role
@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from grader.llm.client import Message, strict_schema
-from grader.llm.models import CritiqueReply
+from grader.llm.replies import CritiqueReply
 from grader.rubric import Rubric
 
 PROMPT_VERSION = "critique-v3"

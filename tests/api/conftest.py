@@ -7,19 +7,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from fakes import FakeEmbedder
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import ApiSettings
-from grader import Grader, QuestionBank, Settings
+from grader import Grader
 
 ClientFactory = Callable[..., Any]
-
-
-@pytest.fixture
-def fake_grader(bank: QuestionBank) -> Grader:
-    return Grader(bank, FakeEmbedder(), settings=Settings(max_answer_chars=2_000))
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 
 import httpx
 import pytest
-from fakes import FakeEmbedder
 
 from api.app import create_app
 from api.batcher import BatcherClosedError, GradeBatcher, Outcome
 from api.settings import ApiSettings
 from grader import GradeItem, Grader
 from grader.errors import EmbeddingError
+from tests.fakes import FakeEmbedder
 
 ADAM = "adam-optimizer"
 

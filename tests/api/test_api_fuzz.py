@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import schemathesis
-from fakes import FakeEmbedder
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -23,6 +22,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api.app import create_app
 from api.settings import ApiSettings
 from grader import Grader, QuestionBank, Settings
+from tests.fakes import MAX_ANSWER_CHARS, FakeEmbedder
 
 KEY = "fuzz-key"
 
@@ -34,7 +34,7 @@ def _app():  # type: ignore[no-untyped-def]
     # Built at collection: schemathesis needs the schema to generate one test per operation (its
     # lazy fixture loader does not work with this pytest). A fake embedder keeps this cheap.
     grader = Grader(QuestionBank.from_dir(RUBRICS), FakeEmbedder(),
-                    settings=Settings(max_answer_chars=2_000))
+                    settings=Settings(max_answer_chars=MAX_ANSWER_CHARS))
     return create_app(grader, api_settings=ApiSettings(api_keys=KEY, batch_max_items=5,
                                                        max_body_bytes=64 * 1024,
                                                        batcher_max_wait_ms=0))

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from grader import Grader, QuestionBank
+from tests.fakes import MAX_ANSWER_CHARS
 
 ADAM = "adam-optimizer"
 ANSWER = ("Adam keeps a moving average of the gradient, like momentum, and divides each step by "
@@ -100,9 +101,11 @@ def test_empty_answer_is_a_graded_zero(client: TestClient) -> None:
 
 
 def test_answer_over_the_limit_says_the_limit(client: TestClient) -> None:
-    error = assert_error(client.post("/v1/grade", json={"question_id": ADAM, "answer": "x" * 2001}),
+    too_long = "x" * (MAX_ANSWER_CHARS + 1)
+    error = assert_error(client.post("/v1/grade", json={"question_id": ADAM, "answer": too_long}),
                          422, "invalid_answer")
-    assert "2,000" in error["message"] and error["details"] == {"max_answer_chars": 2000}
+    assert f"{MAX_ANSWER_CHARS:,}" in error["message"]
+    assert error["details"] == {"max_answer_chars": MAX_ANSWER_CHARS}
 
 
 def test_llm_critic_without_an_llm_is_409(client: TestClient) -> None:
@@ -155,7 +158,7 @@ def test_batch_returns_one_entry_per_item_in_order(client: TestClient) -> None:
     items = [
         {"question_id": ADAM, "answer": ANSWER},
         {"question_id": "nope", "answer": "x"},
-        {"question_id": ADAM, "answer": "x" * 2001},
+        {"question_id": ADAM, "answer": "x" * (MAX_ANSWER_CHARS + 1)},
         {"question": "Why?", "reference_answers": ["ok"], "answer": "x"},
         {"question_id": ADAM, "answer": ""},
     ]

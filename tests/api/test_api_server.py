@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import grader_serve
+
+from tests.servers import grader_serve
 
 pytestmark = [pytest.mark.server, pytest.mark.integration]
 

@@ -7,9 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-#: The answer limit of the ``fake_grader`` fixture: small enough to send an answer over it.
-MAX_ANSWER_CHARS = 2_000
-
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
     """Rows that are dicts become JSON lines; strings are written as they are (bad lines)."""

@@ -7,14 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from batch_files import read_jsonl, write_jsonl
-from fakes import FakeEmbedder
 
 from grader import CriticError, Grader, QuestionBank
 from grader.batch import BatchOptions, plan_batch, run_batch
 from grader.critic import Critique, CritiqueRequest, OfflineCritic
 from grader.errors import CriticUnavailableError
 from grader.result import CriticInfo
+from tests.batch.batch_files import read_jsonl, write_jsonl
+from tests.fakes import FakeEmbedder
 
 
 class SlowFakeLLMCritic:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from batch_files import MAX_ANSWER_CHARS, read_csv, read_jsonl, write_csv, write_jsonl
-
 from grader import Grader
 from grader.batch import CSV_COLUMNS, BatchOptions, plan_batch, run_batch
+from tests.batch.batch_files import read_csv, read_jsonl, write_csv, write_jsonl
+from tests.fakes import MAX_ANSWER_CHARS
 
 GOOD = ("Adam keeps a moving average of the gradients, like momentum, and divides each step by "
         "the root of a moving average of squared gradients, like RMSprop.")

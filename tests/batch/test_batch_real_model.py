@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from batch_files import read_csv, write_jsonl
 
 from grader import Grader, QuestionBank
 from grader.batch import BatchOptions, plan_batch, run_batch
+from tests.batch.batch_files import read_csv, write_jsonl
 
 pytestmark = pytest.mark.integration
 

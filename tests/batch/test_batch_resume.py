@@ -6,7 +6,6 @@ import random
 from pathlib import Path
 
 import pytest
-from batch_files import read_csv, read_jsonl, write_jsonl
 
 from grader import Grader
 from grader.batch import (
@@ -17,6 +16,7 @@ from grader.batch import (
     run_batch,
 )
 from grader.cli import main
+from tests.batch.batch_files import read_csv, read_jsonl, write_jsonl
 
 ROWS = [
     {"id": "plain", "question_id": "adam-optimizer", "answer": "Adam uses momentum and RMSprop."},

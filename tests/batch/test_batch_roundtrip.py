@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from batch_files import read_csv, read_jsonl, write_csv
-
 from grader import Grader
 from grader.batch import BatchOptions, plan_batch, run_batch
+from tests.batch.batch_files import read_csv, read_jsonl, write_csv
 
 ANSWER = ("Ein Stapel ist LIFO: zuletzt hinein, zuerst heraus — größte Einfachheit.\n"
           "Zweite Zeile, mit \"Anführungszeichen\" und Komma: push, pop.")

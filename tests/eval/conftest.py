@@ -5,11 +5,7 @@ from pathlib import Path
 import pytest
 
 from grader import Grader
-
-REPO = Path(__file__).resolve().parents[2]
-INHOUSE = REPO / "eval" / "inhouse.jsonl"
-PARAPHRASES = REPO / "eval" / "paraphrases.jsonl"
-MOHLER_DEV = REPO.parent / "shared" / "datasets" / "mohler-dev" / "mohler-dev.jsonl"
+from tests.shared_files import MOHLER_DEV, require
 
 
 @pytest.fixture
@@ -25,6 +21,4 @@ def cli_grader(real_grader: Grader, monkeypatch: pytest.MonkeyPatch) -> Grader:
 
 @pytest.fixture
 def mohler_dev() -> Path:
-    if not MOHLER_DEV.exists():
-        pytest.skip(f"the public development set is not on this machine ({MOHLER_DEV})")
-    return MOHLER_DEV
+    return require(MOHLER_DEV, "the public development set mohler-dev")

@@ -26,8 +26,8 @@ def test_bank_rows_may_omit_question_fields(tmp_path: Path, bank: QuestionBank) 
          "criteria": ["last in, first out"], "answer": "LIFO", "score": 5, "scale_max": 5},
     ])
     first, second = load_dataset(path, bank)
-    assert first.question_ref(bank) == "adam-optimizer"
-    adhoc = second.question_ref(bank)
+    assert first.question_ref() == "adam-optimizer"
+    adhoc = second.question_ref()
     assert isinstance(adhoc, AdhocQuestion) and adhoc.criteria == ["last in, first out"]
 
 

@@ -1,6 +1,6 @@
 """Print how drafts from the source document grade the test answers, beside the hand-written bank.
 
-    .venv/bin/python tests/ingest/compare_with_bank.py
+    .venv/bin/python -m tests.ingest.compare_with_bank
 
 Not a test: a figure for review. Uses the real embedding model and the answers in
 ``test_ingest_grading.CASES``.
@@ -8,19 +8,14 @@ Not a test: a figure for review. Uses the real embedding model and the answers i
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from conftest import SOURCE_DOCUMENT  # noqa: E402
-from test_ingest_grading import CASES  # noqa: E402
-
-from grader import Grader, Settings  # noqa: E402
-from grader.bank import load_rubric  # noqa: E402
-from grader.ingest import ingest  # noqa: E402
+from grader import Grader, Settings
+from grader.bank import load_rubric
+from grader.ingest import ingest
+from tests.ingest.test_ingest_grading import CASES
+from tests.shared_files import SOURCE_DOCUMENT
 
 #: The hand-written rubric for the same question of the source document.
 BANK_IDS = {

@@ -13,7 +13,7 @@ import pytest
 import respx
 
 from grader import Settings
-from grader.errors import CriticUnavailableError
+from grader.errors import ConfigurationError
 from grader.ingest import draft_document, ingest
 from grader.rubric import Rubric
 
@@ -167,7 +167,7 @@ def test_unreachable_server_falls_back_for_every_question(llm: respx.Route,
 
 
 def test_llm_requested_but_not_configured(markdown_fixture: Path) -> None:
-    with pytest.raises(CriticUnavailableError, match="GRADER_LLM_MODEL"):
+    with pytest.raises(ConfigurationError, match="GRADER_LLM_MODEL"):
         draft_document(markdown_fixture, settings=Settings(), use_llm=True)
 
 

@@ -20,31 +20,48 @@ ANSWERS = {
             "parameter gets its own adaptive step size. It converges fast with little tuning, "
             "though tuned SGD with momentum sometimes generalizes better."
         ),
-        "partial": "Adam uses momentum, keeping a running average of past gradients to smooth the updates.",
-        "wrong": "Adam is a kind of regularization that randomly drops neurons during training to avoid overfitting.",
+        "partial": (
+            "Adam uses momentum, keeping a running average of past gradients to smooth the "
+            "updates."
+        ),
+        "wrong": (
+            "Adam is a kind of regularization that randomly drops neurons during training to avoid "
+            "overfitting."
+        ),
     },
     "feedforward-vs-recurrent": {
         "strong": (
             "In a feed-forward network data flows one way from input to output with no cycles, so "
             "the output depends only on the current input. A recurrent network has loops: it keeps "
             "a hidden state that is fed back at each time step, so it remembers earlier inputs and "
-            "can model sequences such as text or time series. RNNs are trained with backpropagation "
-            "through time and suffer from vanishing gradients, which LSTMs mitigate."
+            "can model sequences such as text or time series. RNNs are trained with "
+            "backpropagation through time and suffer from vanishing gradients, which LSTMs "
+            "mitigate."
         ),
-        "partial": "Feed-forward networks pass data straight from input to output. Recurrent networks have loops.",
+        "partial": (
+            "Feed-forward networks pass data straight from input to output. Recurrent networks "
+            "have loops."
+        ),
         "wrong": "Feed-forward networks are faster. Recurrent networks are used for images.",
     },
     "cnn-image-processing": {
         "strong": (
             "An image is a tensor of pixel intensities: height by width by three color channels, "
-            "usually scaled or normalized before training. Convolutional layers slide small learned "
-            "filters over the image and share weights across positions, producing feature maps that "
-            "detect local patterns such as edges, then textures and object parts in deeper layers. "
-            "Pooling or strided convolutions downsample the maps, and at the end the features are "
-            "flattened or globally pooled and passed to fully connected layers for classification."
+            "usually scaled or normalized before training. Convolutional layers slide small "
+            "learned filters over the image and share weights across positions, producing feature "
+            "maps that detect local patterns such as edges, then textures and object parts in "
+            "deeper layers. Pooling or strided convolutions downsample the maps, and at the end "
+            "the features are flattened or globally pooled and passed to fully connected layers "
+            "for classification."
         ),
-        "partial": "The CNN reads the pixel values of the image and applies filters to find features like edges.",
-        "wrong": "A CNN first converts the image into text describing it and then reads that text word by word.",
+        "partial": (
+            "The CNN reads the pixel values of the image and applies filters to find features like "
+            "edges."
+        ),
+        "wrong": (
+            "A CNN first converts the image into text describing it and then reads that text word "
+            "by word."
+        ),
     },
     "logistic-regression-coefficients": {
         "strong": (
@@ -55,8 +72,12 @@ ANSWERS = {
             "level's coefficient is the log odds ratio of that level relative to the reference "
             "category, and the choice of reference changes the coefficients."
         ),
-        "partial": "The coefficients tell you how much each feature pushes the prediction up or down.",
-        "wrong": "The coefficient is the probability that the event happens when the variable is true.",
+        "partial": (
+            "The coefficients tell you how much each feature pushes the prediction up or down."
+        ),
+        "wrong": (
+            "The coefficient is the probability that the event happens when the variable is true."
+        ),
     },
 }
 
@@ -115,8 +136,11 @@ def test_adhoc_question_orders_answers(real_grader: Grader) -> None:
         reference_answers=["A stack is a last-in, first-out data structure: push adds an item "
                            "to the top and pop removes the most recently added item."],
     )
-    good = real_grader.grade(question, "A stack is LIFO: you push items on top and pop the newest one off first.")
-    poor = real_grader.grade(question, "A stack is a data structure where the first item in is the first out, like a queue.")
+    good = real_grader.grade(
+        question, "A stack is LIFO: you push items on top and pop the newest one off first.")
+    poor = real_grader.grade(
+        question,
+        "A stack is a data structure where the first item in is the first out, like a queue.")
     assert good.score > poor.score
     assert good.question_id.startswith("adhoc-")
 

@@ -32,4 +32,4 @@ def test_a_text_longer_than_the_window_is_embedded_to_its_end(real_grader: Grade
     pooled = pool(text, tokens, [last], set())
     alone, unrelated = real_grader.embedder.embed([text[last[0] : last[1]], "Pasta with basil."])
     # pooled in a context about something else, it still says what the sentence alone says
-    assert float(pooled.spans[0] @ alone) > float(pooled.spans[0] @ unrelated) + 0.3
+    assert float(pooled.passages[0] @ alone) > float(pooled.passages[0] @ unrelated) + 0.3

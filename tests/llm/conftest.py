@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import respx
-from fakes import FakeEmbedder
-from llm_helpers import BASE_URL, LLMHarness, make_settings
 
 from grader import Grader, QuestionBank, Rubric, Settings
 from grader.llm import LLMClient, LLMCritic
 from grader.llm.cache import LLMReplyCache
+from tests.fakes import FakeEmbedder
+from tests.llm.llm_helpers import BASE_URL, LLMHarness, make_settings
 
 
 @pytest.fixture

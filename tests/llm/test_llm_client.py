@@ -9,10 +9,9 @@ from email.utils import format_datetime
 import httpx
 import pytest
 import respx
-from llm_helpers import BASE_URL, MODEL, completion, make_settings, sent
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader import ConfigurationError, CriticError, Settings
+from grader import ConfigurationError, LLMError, Settings
 from grader.llm import ClientSettings, LLMClient, complete_structured
 from grader.llm.client import (
     MAX_RETRY_AFTER_S,
@@ -21,6 +20,7 @@ from grader.llm.client import (
     shared_client,
     strict_schema,
 )
+from tests.llm.llm_helpers import BASE_URL, MODEL, completion, make_settings, sent
 
 MESSAGES = [{"role": "user", "content": "Say hello as JSON."}]
 
@@ -86,7 +86,7 @@ def test_a_retry_after_beyond_the_limit_is_not_waited_for(router: respx.MockRout
     router.post("/chat/completions").mock(return_value=httpx.Response(
         429, headers={"Retry-After": too_long}, json={"error": {"message": "quota"}}))
     sleeps: list[float] = []
-    with pytest.raises(CriticError, match="HTTP 429"):
+    with pytest.raises(LLMError, match="HTTP 429"):
         call(LLMClient(make_settings(), sleep=sleeps.append))
     assert sleeps == []
 
@@ -95,7 +95,7 @@ def test_500_is_retried_with_growing_backoff_then_fails(router: respx.MockRouter
     route = router.post("/chat/completions").mock(
         return_value=httpx.Response(500, json={"error": {"message": "boom"}}))
     sleeps: list[float] = []
-    with pytest.raises(CriticError, match=r"HTTP 500.*after 3 retries") as caught:
+    with pytest.raises(LLMError, match=r"HTTP 500.*after 3 retries") as caught:
         call(LLMClient(make_settings(max_retries=3), sleep=sleeps.append))
     assert route.call_count == 4
     assert len(sleeps) == 3 and sleeps[0] < sleeps[1] < sleeps[2] <= 8.0
@@ -105,14 +105,14 @@ def test_500_is_retried_with_growing_backoff_then_fails(router: respx.MockRouter
 def test_401_is_not_retried_and_says_what_to_check(router: respx.MockRouter) -> None:
     route = router.post("/chat/completions").mock(
         return_value=httpx.Response(401, json={"error": {"message": "bad key"}}))
-    with pytest.raises(CriticError, match="GRADER_LLM_API_KEY"):
+    with pytest.raises(LLMError, match="GRADER_LLM_API_KEY"):
         call(LLMClient(make_settings(), sleep=lambda _: None))
     assert route.call_count == 1
 
 
 def test_timeout_is_retried_then_reported(router: respx.MockRouter) -> None:
     route = router.post("/chat/completions").mock(side_effect=httpx.TimeoutException("slow"))
-    with pytest.raises(CriticError, match="timed out after 5 s.*GRADER_LLM_TIMEOUT_S"):
+    with pytest.raises(LLMError, match="timed out after 5 s.*GRADER_LLM_TIMEOUT_S"):
         call(LLMClient(make_settings(max_retries=1), sleep=lambda _: None))
     assert route.call_count == 2
 
@@ -152,7 +152,7 @@ def test_json_object_fallback_on_a_500_that_names_response_format(
 def test_a_400_in_json_object_mode_is_an_error(router: respx.MockRouter) -> None:
     router.post("/chat/completions").mock(
         return_value=httpx.Response(400, json={"error": {"message": "context too long"}}))
-    with pytest.raises(CriticError, match="HTTP 400.*context too long"):
+    with pytest.raises(LLMError, match="HTTP 400.*context too long"):
         call(LLMClient(make_settings()))
 
 
@@ -178,7 +178,7 @@ def test_an_unusable_reply_is_asked_for_once_more(router: respx.MockRouter,
 
 def test_two_unusable_replies_raise_with_the_reason_and_usage(router: respx.MockRouter) -> None:
     router.post("/chat/completions").mock(return_value=completion("{}", finish_reason="length"))
-    with pytest.raises(CriticError, match="cut off at 900 tokens") as caught:
+    with pytest.raises(LLMError, match="cut off at 900 tokens") as caught:
         call(LLMClient(make_settings()))
     assert caught.value.usage.completion_tokens == 240
 

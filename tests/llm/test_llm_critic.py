@@ -6,14 +6,23 @@ import json
 
 import httpx
 import pytest
-from fakes import FakeEmbedder
-from llm_helpers import MODEL, STRONG, WRONG, LLMHarness, completion, make_settings, ok, reply
 
 from grader import CriticUnavailableError, Grader, QuestionBank, Settings
 from grader.llm import LLMClient, LLMCritic
 from grader.llm.cache import LLMReplyCache
 from grader.llm.prompt import CLOSE_MARK, OPEN_MARK, PROMPT_VERSION, answer_nonce
 from grader.scoring import ScoringConfig, combine
+from tests.fakes import FakeEmbedder
+from tests.llm.llm_helpers import (
+    MODEL,
+    STRONG,
+    WRONG,
+    LLMHarness,
+    completion,
+    make_settings,
+    ok,
+    reply,
+)
 
 # Quotes an honest model would give for the strong answer (some with different case/spacing).
 STRONG_QUOTES = {

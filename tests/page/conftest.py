@@ -1,6 +1,6 @@
 """Fixtures for the practice-page tests: a real ``grader serve`` and a real headless Chromium.
 
-Chromium is Debian's ``chromium`` package (``.ci/run`` installs it); Playwright only drives it.
+Chromium is Debian's ``chromium`` package (``make test`` installs it); Playwright only drives it.
 A missing browser fails the tests instead of skipping them, so CI cannot pass without them.
 """
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
-from servers import grader_serve
+
+from tests.servers import grader_serve
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -43,7 +44,7 @@ def browser() -> Iterator[Browser]:
     """Debian's headless Chromium, launched once for the session."""
     if not CHROMIUM.exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM}. Install it with "
-                    "`apt-get install -y chromium` (.ci/run does this in CI).")
+                    "`apt-get install -y chromium` (`make test` does this when run as root).")
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

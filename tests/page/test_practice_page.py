@@ -12,7 +12,7 @@ from playwright.sync_api import Page, Request
 from grader import QuestionBank
 
 if TYPE_CHECKING:
-    from conftest import PageSession
+    from tests.page.conftest import PageSession
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.critic import Critique, CritiqueRequest, offline_feedback
-from grader.errors import CriticError
+from grader.errors import CriticError, LLMError
 from grader.llm.cache import LLMReplyCache, reply_key
 from grader.llm.client import ClientSettings, LLMClient, complete_structured, shared_client
 from grader.llm.grounding import ground
 from grader.llm.injection import scan_injection
-from grader.llm.models import CritiqueReply
 from grader.llm.prompt import PROMPT_VERSION, build_messages, reply_schema
+from grader.llm.replies import CritiqueReply
 from grader.result import CriticInfo, Feedback, TokenUsage
 from grader.rubric import Rubric
-from grader.scoring import ScoringConfig
 from grader.settings import Settings
 
 INJECTION_FLAG = "injection_suspected"
@@ -48,17 +47,16 @@ class LLMCritic:
     """Judges answers with an LLM; quotes are grounded and injections contained in code."""
 
     def __init__(self, client_settings: ClientSettings, *, client: LLMClient | None = None,
-                 cache: LLMReplyCache | None = None, scoring: ScoringConfig | None = None) -> None:
+                 cache: LLMReplyCache | None = None) -> None:
         self.client_settings = client_settings
         self._client = client or shared_client(client_settings)
         self._cache = cache
-        self._scoring = scoring or ScoringConfig()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMCritic:
         client_settings = ClientSettings.from_settings(settings)
         cache = LLMReplyCache(Path(settings.cache_dir) / "llm_replies.sqlite3")
-        return cls(client_settings, cache=cache, scoring=settings.scoring)
+        return cls(client_settings, cache=cache)
 
     def critique(self, request: CritiqueRequest) -> Critique:
         rubric, answer = request.rubric, request.answer
@@ -75,7 +73,7 @@ class LLMCritic:
                     schema=reply_schema(rubric), check=lambda r: check_ids(rubric, r),
                     client=self._client,
                 )
-            except CriticError as error:
+            except LLMError as error:
                 flags = (INJECTION_FLAG,) if scan.suspected else ()
                 raise CriticError(str(error), model=model, usage=error.usage,
                                   flags=flags) from error
@@ -84,7 +82,7 @@ class LLMCritic:
                 self._cache.put(key, model, reply, usage)
 
         suspected = scan.suspected or reply.injection_attempt
-        grounded = ground(reply, request, scan, self._scoring)
+        grounded = ground(reply, request, scan)
         if grounded.changed or suspected:
             # The model's prose may praise what was not counted or repeat the attacker's words.
             feedback = offline_feedback(rubric, grounded.criteria,
