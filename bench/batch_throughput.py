@@ -36,10 +36,10 @@ from grader.embedding import (  # noqa: E402
     CachedEmbedder,
     EmbeddingCache,
     SentenceTransformerEmbedder,
-    TokenVectors,
     resolve_model_path,
 )
 from grader.text import split_sentences  # noqa: E402
+from grader.vectors import TokenVectors  # noqa: E402
 
 
 def make_answers(bank: QuestionBank, count: int, seed: int = 7) -> list[dict[str, str]]:

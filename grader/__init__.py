@@ -17,7 +17,7 @@ from grader.errors import (
     RubricError,
     UnknownQuestionError,
 )
-from grader.grading import GradeItem, Grader
+from grader.grading import GradeItem, Grader, PreparedAnswer
 from grader.result import GradeResult
 from grader.rubric import Criterion, Misconception, Rubric
 from grader.settings import ScoringConfig, Settings, get_settings
@@ -46,6 +46,7 @@ __all__ = [
     "LLMError",
     "Misconception",
     "OfflineCritic",
+    "PreparedAnswer",
     "QuestionBank",
     "Rubric",
     "RubricError",

@@ -55,7 +55,14 @@ def resolve_model_path(name: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """Embeds with a sentence-transformers model, loaded offline from a name or a local path."""
+    """Embeds with a sentence-transformers model, loaded offline from a name or a local path.
+
+    Safe to call from any number of threads: one lock covers every use of the model and of
+    its tokenizer. A Hugging Face fast tokenizer keeps padding and truncation settings as
+    mutable state that each call may change, so two threads tokenizing at once (even one
+    inside ``encode``) break each other's calls. The model runs one batch at a time anyway,
+    so the lock costs a single caller nothing and many callers little (bench/threads.py).
+    """
 
     def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str = "cpu",
                  batch_size: int = 64) -> None:
@@ -81,7 +88,6 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # torch releases the GIL while encoding, but one model must not run two batches at once.
         with self._lock:
             vectors = self._model.encode(
                 list(texts),
@@ -96,23 +102,8 @@ class SentenceTransformerEmbedder:
         """Every token's vector; a text longer than the model's window is embedded in windows."""
         if not texts:
             return []
-        limit = int(self._model.max_seq_length or 512)
-        tokenize = self._model.tokenizer
-        # (text index, offset of the piece in the text, piece, the piece's token offsets)
-        pieces: list[tuple[int, int, str, list[tuple[int, int]]]] = []
-        whole = tokenize(list(texts), return_offsets_mapping=True, verbose=False)
-        for index, (text, offsets) in enumerate(zip(texts, whole["offset_mapping"], strict=True)):
-            if len(offsets) <= limit:
-                pieces.append((index, 0, text, offsets))
-                continue
-            inner, step = offsets[1:-1], limit - 8  # room for start/end tokens and re-splitting
-            for first in range(0, len(inner), step):
-                start, end = inner[first][0], inner[min(first + step, len(inner)) - 1][1]
-                piece = text[start:end]
-                piece_offsets = tokenize(piece, return_offsets_mapping=True, truncation=True,
-                                         max_length=limit)["offset_mapping"]
-                pieces.append((index, start, piece, piece_offsets))
         with self._lock:
+            pieces = self._pieces(texts)
             # token vectors: the overloads of ``encode`` do not type this call's list of dicts
             model: Any = self._model
             outputs: list[dict[str, Any]] = model.encode(
@@ -130,6 +121,27 @@ class SentenceTransformerEmbedder:
         return [TokenVectors(vectors=np.concatenate([v for v, _ in parts]).astype(np.float32),
                              spans=np.concatenate([s for _, s in parts]).astype(np.int32))
                 for parts in per_text]
+
+    def _pieces(self, texts: Sequence[str]) -> list[tuple[int, int, str, list[tuple[int, int]]]]:
+        """(text index, offset of the piece in the text, piece, the piece's token offsets):
+        each text whole, or in windows when it is longer than the model's. Call with the lock
+        held: it uses the tokenizer."""
+        limit = int(self._model.max_seq_length or 512)
+        tokenize = self._model.tokenizer
+        pieces: list[tuple[int, int, str, list[tuple[int, int]]]] = []
+        whole = tokenize(list(texts), return_offsets_mapping=True, verbose=False)
+        for index, (text, offsets) in enumerate(zip(texts, whole["offset_mapping"], strict=True)):
+            if len(offsets) <= limit:
+                pieces.append((index, 0, text, offsets))
+                continue
+            inner, step = offsets[1:-1], limit - 8  # room for start/end tokens and re-splitting
+            for first in range(0, len(inner), step):
+                start, end = inner[first][0], inner[min(first + step, len(inner)) - 1][1]
+                piece = text[start:end]
+                piece_offsets = tokenize(piece, return_offsets_mapping=True, truncation=True,
+                                         max_length=limit)["offset_mapping"]
+                pieces.append((index, start, piece, piece_offsets))
+        return pieces
 
     @property
     def dimension(self) -> int:

@@ -49,6 +49,16 @@ class GradeItem:
     critic: CriticChoice = "auto"
 
 
+@dataclass(frozen=True)
+class PreparedAnswer:
+    """An answer with its evidence gathered, ready for its critic (``Grader.finish``)."""
+
+    rubric: Rubric
+    parts: AnswerParts
+    evidence: Evidence
+    critic: Critic
+
+
 class Grader:
     """Grades answers against rubrics.
 
@@ -151,6 +161,15 @@ class Grader:
 
         Returns one ``GradeResult`` or one ``GraderError`` per item, in order.
         """
+        return [entry if isinstance(entry, GraderError) else self.finish(entry)
+                for entry in self.prepare_many(items)]
+
+    def prepare_many(self, items: Sequence[GradeItem]) -> list[PreparedAnswer | GraderError]:
+        """The embedding half of ``grade_many``: one pass of the model over every answer.
+
+        ``finish`` each result to grade it; the critics (an LLM's slow calls) can then run
+        apart from the model, on other threads.
+        """
         prepared: list[tuple[Rubric, AnswerParts, Critic] | GraderError] = []
         for item in items:
             try:
@@ -168,7 +187,7 @@ class Grader:
         encoded = iter(self._answers.encode(
             [(parts, rubric.question) for rubric, parts, _ in ready], dimension))
 
-        results: list[GradeResult | GraderError] = []
+        results: list[PreparedAnswer | GraderError] = []
         for entry in prepared:
             if isinstance(entry, GraderError):
                 results.append(entry)
@@ -180,13 +199,13 @@ class Grader:
                 vectors[rubric.content_hash], self.scoring,
                 demoted_vectors=answer.pooled.demoted, word_vectors=answer.word_vectors,
             )
-            results.append(self._finish(rubric, parts, evidence, critic))
+            results.append(PreparedAnswer(rubric, parts, evidence, critic))
         return results
 
-    # -- internals ----------------------------------------------------------------------------
-
-    def _finish(self, rubric: Rubric, parts: AnswerParts, evidence: Evidence, critic: Critic
-                ) -> GradeResult:
+    def finish(self, prepared: PreparedAnswer) -> GradeResult:
+        """The critic's half of ``grade_many``: judge, score and explain a prepared answer."""
+        rubric, parts, evidence = prepared.rubric, prepared.parts, prepared.evidence
+        critic = prepared.critic
         answer = parts.answer
         critique = critic.critique(CritiqueRequest(rubric, answer, evidence, self.scoring))
         statuses = [judgement.status for judgement in critique.criteria]

@@ -30,6 +30,7 @@ ProblemKind = Literal[
     "unknown_question",   # a question_id that no rubric has
     "invalid_answer",     # an answer the grader refuses (over GRADER_MAX_ANSWER_CHARS)
     "grading_failed",     # any other GraderError the grader returned for this row
+    "unexpected_error",   # an exception that is not a GraderError (a bug, a library failure)
 ]
 
 #: What a row must hold, said in every missing-field error.
@@ -52,6 +53,11 @@ class RowProblem:
         elif isinstance(error, InvalidAnswerError):
             kind = "invalid_answer"
         return cls(kind, str(error))
+
+    @classmethod
+    def unexpected(cls, error: Exception) -> RowProblem:
+        return cls("unexpected_error", f"grading this row failed unexpectedly "
+                                       f"({type(error).__name__}: {error}); please report it")
 
 
 @dataclass(frozen=True)

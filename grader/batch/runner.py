@@ -1,13 +1,18 @@
-"""Run a batch: stream rows, grade them chunk by chunk, append each chunk durably, resume exactly.
+"""Run a batch: stream rows, grade them chunk by chunk, append them durably, resume exactly.
 
 Memory stays flat: one chunk of rows is held at a time. The one thing that grows is the set of
 row ids seen so far (to turn a repeated id into an error row), a few dozen bytes per row.
+
+What a crash can cost: with the offline critic a chunk is graded in one pass of the model and
+appended whole, so at most the chunk in flight (``--chunk-size`` rows, about 11 s of work at the
+default); with an LLM critic each row is appended as soon as it and the rows before it are
+graded. An unexpected error in one row becomes that row's error row; the run goes on.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -21,7 +26,7 @@ from grader.batch.resume import ExistingOutput, recover
 from grader.batch.rows import ParsedRow, RowProblem, row_id, to_item
 from grader.batch.summary import BatchSummary
 from grader.errors import GraderError
-from grader.grading import GradeItem, Grader
+from grader.grading import GradeItem, Grader, PreparedAnswer
 from grader.result import CriticChoice, GradeResult
 
 DEFAULT_CHUNK_SIZE = 1024  # rows graded, then written, at a time; the model sorts a chunk by length
@@ -102,8 +107,8 @@ def run_batch(grader: Grader, plan: BatchPlan, progress: Progress | None = None)
         with RowReader(plan.input_path, plan.input_format) as raw_rows, \
                 OutputWriter(plan.output_path, plan.output_format) as writer:
             rows = _parse(raw_rows, options.critic, existing, plan)
-            for chunk in _chunks(rows, options.chunk_size):
-                records = _grade_chunk(grader, chunk, pool)
+
+            def emit(records: list[OutputRecord]) -> None:
                 writer.write(records)
                 for record in records:
                     result, problem = record.result, record.problem
@@ -112,6 +117,14 @@ def run_batch(grader: Grader, plan: BatchPlan, progress: Progress | None = None)
                                   error_kind=problem.kind if problem else None)
                 if progress is not None:
                     progress.advance(len(records))
+
+            for chunk in _chunks(rows, options.chunk_size):
+                if not uses_llm:
+                    emit(list(_grade_chunk(grader, chunk, None)))
+                    continue
+                # rows finish one by one: each is on disk as soon as those before it are
+                for record in _grade_chunk(grader, chunk, pool):
+                    emit([record])
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -173,29 +186,71 @@ def _chunks(rows: Iterator[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
         yield chunk
 
 
-def _grade_chunk(grader: Grader, chunk: list[ParsedRow], pool: ThreadPoolExecutor | None
-                 ) -> list[OutputRecord]:
+Outcome = GradeResult | GraderError | RowProblem
+
+
+class _Mapper(Protocol):
+    def map(self, fn: Callable[[Prepared], Outcome], items: Iterable[Prepared]
+            ) -> Iterator[Outcome]: ...
+
+
+class _InOrder:
+    """A pool of one: the calling thread, one item after another."""
+
+    def map(self, fn: Callable[[Prepared], Outcome], items: Iterable[Prepared]
+            ) -> Iterator[Outcome]:
+        return map(fn, items)
+
+
+def _grade_chunk(grader: Grader, chunk: list[ParsedRow], pool: _Mapper | None
+                 ) -> Iterator[OutputRecord]:
+    """Each row's record, in order, as soon as it is graded.
+
+    The chunk's answers go through the model in one pass (``Grader.prepare_many``). Then with
+    no ``pool`` each is finished at once; with a pool (an LLM critic, slow per row) up to
+    ``concurrency`` critiques run at a time and each row is yielded when it and those before
+    it are done.
+    """
     items = [row.item for row in chunk if row.item is not None]
-    results: Iterable[GradeResult | GraderError]
-    if pool is None:
-        results = grader.grade_many(items)  # one embedding call for the whole chunk
-    else:
-        # An LLM critic is slow per row: grade rows one by one, up to `concurrency` at a time.
-        results = pool.map(lambda item: _grade_one(grader, item), items)
-    outcomes = iter(results)
-    records = []
+    prepared = _prepare(grader, items)
+    outcomes = (pool or _InOrder()).map(lambda entry: _finish(grader, entry), prepared)
     for row in chunk:
         result, problem = None, row.problem
         if row.item is not None:
             outcome = next(outcomes)
             if isinstance(outcome, GraderError):
                 problem = RowProblem.from_grader_error(outcome)
+            elif isinstance(outcome, RowProblem):
+                problem = outcome
             else:
                 result = outcome
-        records.append(OutputRecord(row.id, row.row, row.line, result=result, problem=problem,
-                                    question_id=row.question_id))
-    return records
+        yield OutputRecord(row.id, row.row, row.line, result=result, problem=problem,
+                           question_id=row.question_id)
 
 
-def _grade_one(grader: Grader, item: GradeItem) -> GradeResult | GraderError:
-    return grader.grade_many([item])[0]
+Prepared = PreparedAnswer | GraderError | RowProblem
+
+
+def _prepare(grader: Grader, items: list[GradeItem]) -> list[Prepared]:
+    """``prepare_many`` over the items; if it fails unexpectedly, each item alone, so that only
+    the item that fails gets an error row."""
+    try:
+        return list(grader.prepare_many(items))
+    except Exception:  # any failure: find the row it belongs to
+        return [_prepare_one(grader, item) for item in items]
+
+
+def _prepare_one(grader: Grader, item: GradeItem) -> Prepared:
+    try:
+        return grader.prepare_many([item])[0]
+    except Exception as error:  # a bug or a library failure: its error row
+        return RowProblem.unexpected(error)
+
+
+def _finish(grader: Grader, entry: Prepared) -> Outcome:
+    if isinstance(entry, (GraderError, RowProblem)):
+        return entry
+    try:
+        return grader.finish(entry)
+    except Exception as error:  # a bug or a library failure: its error row
+        return RowProblem.unexpected(error)
