@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         dev_rows = loaded.get(dev_path) or load_dataset(dev_path, grader.bank, limit=args.limit)
         print(f"calibrating on {dev_path} ({len(dev_rows)} rows)", file=sys.stderr)
         dev_signals = collect_signals(grader, dev_rows, options)
-        calibration = fit_calibration_set(dev_signals[1], dev_rows, options,
+        calibration = fit_calibration_set(dev_signals.signals, dev_rows, options,
                                           fitted_on=dataset_name(dev_path))
         if args.save_calibration:
             calibration.save(args.save_calibration)
@@ -91,9 +91,9 @@ def run(args: argparse.Namespace) -> int:
         if args.calibrate_on and not is_dev:
             own.calibration = calibration
             own.calibration_source = f"--calibrate-on {args.calibrate_on}"
-        results, signals = (dev_signals if is_dev and dev_signals
-                            else collect_signals(grader, rows, own))
-        evaluation = evaluate_signals(dataset_name(path), rows, results, signals, own)
+        collected = (dev_signals if is_dev and dev_signals
+                     else collect_signals(grader, rows, own))
+        evaluation = evaluate_signals(dataset_name(path), rows, collected, own)
         if not args.no_probes:
             from grader.evaluation.probes import run_probes
 
@@ -128,4 +128,8 @@ def render(evaluation: DatasetEvaluation) -> str:
     for method, metrics in evaluation.metrics.items():
         cells = " ".join(f"{v.value:6.3f} [{v.low:5.2f},{v.high:5.2f}]" for v in metrics.values())
         lines.append(f"{METHOD_LABELS.get(method, method):44s} {cells}")
+    for method, values in evaluation.criterion_metrics.items():
+        lines.append(f"per-point judgement ({method}, {len(evaluation.judged[method])} answers): "
+                     + ", ".join(f"{name} {v.value:.3f} [{v.low:.2f},{v.high:.2f}]"
+                                 for name, v in values.items()))
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
@@ -33,6 +34,10 @@ class EvalRow(QuestionFields):
     score: float = Field(ge=0)
     scale_max: float = Field(gt=0)
     rationale: str | None = None
+    criteria_labels: dict[str, Literal["met", "partial", "missed"]] | None = Field(
+        default=None, description="gold status of each criterion of the question's rubric")
+    misconceptions: list[str] | None = Field(
+        default=None, description="gold: the rubric's misconception ids the answer states")
 
     @model_validator(mode="after")
     def _score_on_scale(self) -> EvalRow:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader.evaluation import plots
+from grader.evaluation.criteria import per_question
 from grader.evaluation.metrics import METRICS, beats
 from grader.evaluation.runner import METHOD_LABELS, DatasetEvaluation
 
@@ -45,6 +46,37 @@ def _metrics_table(evaluation: DatasetEvaluation) -> list[str]:
                  for m in METRICS]
         lines.append(f"| {METHOD_LABELS.get(method, method)} | " + " | ".join(cells) + " |")
     return lines
+
+
+_CRITERION_HEADERS = {"kappa": "kappa (linear)", "accuracy": "accuracy",
+                      "false_credit": "false credit", "false_miss": "false miss",
+                      "misconception_precision": "misconception precision",
+                      "misconception_recall": "misconception recall"}
+
+
+def _criteria_section(evaluation: DatasetEvaluation) -> list[str]:
+    """Per-point judgement against gold criterion labels, when the dataset has them."""
+    metrics = evaluation.criterion_metrics
+    if not metrics:
+        return []
+    names = list(_CRITERION_HEADERS)
+    lines = ["### Per-point judgement", "",
+             f"{len(evaluation.judged['grader'])} answers carry gold labels for every criterion "
+             "of their question. False credit: share of gold-missed points called met or "
+             "partial; false miss: share of gold-met points called missed.", "",
+             "| method | " + " | ".join(_CRITERION_HEADERS[n] for n in names) + " |",
+             "|---|" + "---|" * len(names)]
+    for method, values in metrics.items():
+        cells = [f"{values[n].value:.3f} [{values[n].low:.2f}, {values[n].high:.2f}]"
+                 for n in names]
+        label = {"grader": "offline critic", "grader_llm": "LLM critic"}.get(method, method)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "| question | answers | kappa | false credit | false miss |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {q['question_id']} | {q['answers']} | {q['kappa']:.2f} | "
+              f"{q['false_credit']:.2f} | {q['false_miss']:.2f} |"
+              for q in per_question(evaluation.judged["grader"])]
+    return lines + [""]
 
 
 def _beats_line(evaluation: DatasetEvaluation) -> str:
@@ -118,6 +150,7 @@ def _section(evaluation: DatasetEvaluation, images: Path, relative: str) -> list
     if citation:
         lines += [citation, ""]
     lines += _metrics_table(evaluation) + ["", _beats_line(evaluation), ""]
+    lines += _criteria_section(evaluation)
     lines += [f"![predicted vs human]({relative}/{files['scatter']})",
               f"![calibration curve]({relative}/{files['calibration']})", "",
               "### Bias probes", ""] + _probes(evaluation)

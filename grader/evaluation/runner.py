@@ -11,6 +11,7 @@ import numpy as np
 from grader.errors import DatasetError, GraderError
 from grader.evaluation.baselines import embedding_cosine, tfidf_cosine
 from grader.evaluation.calibration import CalibrationSet, fit_calibration
+from grader.evaluation.criteria import Judged, criterion_metrics, judged, per_question
 from grader.evaluation.crossval import DEFAULT_FOLDS, cross_validated_share
 from grader.evaluation.dataset import EvalRow
 from grader.evaluation.metrics import MetricValue, compute_metrics
@@ -63,6 +64,14 @@ class DatasetEvaluation:
     metrics: dict[str, dict[str, MetricValue]]
     calibration_note: str
     probes: dict[str, object] = field(default_factory=dict)
+    #: per method that yields statuses, its results (``grader``: offline; ``grader_llm``)
+    judged: dict[str, list[Judged]] = field(default_factory=dict)
+
+    @property
+    def criterion_metrics(self) -> dict[str, dict[str, MetricValue]]:
+        """Per-point agreement of each method with gold criterion labels, where rows have them."""
+        return {method: criterion_metrics(items) for method, items in self.judged.items()
+                if items}
 
     @property
     def question_ids(self) -> list[str]:
@@ -92,6 +101,12 @@ class DatasetEvaluation:
             "methods": {method: {name: value.as_dict() for name, value in metrics.items()}
                         for method, metrics in self.metrics.items()},
             "per_question": self.per_question(),
+            "criteria": {
+                method: {"n_answers": len(self.judged[method]),
+                         "metrics": {name: value.as_dict() for name, value in metrics.items()},
+                         "per_question": per_question(self.judged[method])}
+                for method, metrics in self.criterion_metrics.items()
+            },
             "probes": self.probes,
         }
 
@@ -128,8 +143,22 @@ def references_for(grader: Grader, rows: Sequence[EvalRow]) -> list[list[str]]:
             for row in rows]
 
 
-def collect_signals(grader: Grader, rows: Sequence[EvalRow], options: EvalOptions
-                    ) -> tuple[list[GradeResult], dict[str, dict[str, np.ndarray]]]:
+@dataclass
+class Collected:
+    """A dataset graded: the offline results, each method's raw signals, and the statuses of
+    each method that judges criteria."""
+
+    results: list[GradeResult]
+    signals: dict[str, dict[str, np.ndarray]]
+    judged: dict[str, list[Judged]]
+
+
+def judge_rows(rows: Sequence[EvalRow], results: Sequence[GradeResult]) -> list[Judged]:
+    return judged([row.question_id for row in rows], [row.criteria_labels for row in rows],
+                  [row.misconceptions for row in rows], results)
+
+
+def collect_signals(grader: Grader, rows: Sequence[EvalRow], options: EvalOptions) -> Collected:
     """Grade every row and compute both baselines: each method's raw signals."""
     results = grade_rows(grader, rows, chunk=options.chunk, progress=options.progress)
     answers = [row.answer for row in rows]
@@ -139,10 +168,12 @@ def collect_signals(grader: Grader, rows: Sequence[EvalRow], options: EvalOption
         "tfidf": {"cosine": tfidf_cosine(answers, references)},
         "embedding": {"cosine": embedding_cosine(grader.embedder, answers, references)},
     }
+    judgements = {"grader": judge_rows(rows, results)}
     if grader.llm_critic is not None:
         llm = grade_rows(grader, rows, critic="llm", chunk=options.chunk, progress=options.progress)
         signals["grader_llm"] = grader_signals(llm)
-    return results, signals
+        judgements["grader_llm"] = judge_rows(rows, llm)
+    return Collected(results, signals, judgements)
 
 
 def signal_names(method: str, options: EvalOptions) -> list[str]:
@@ -159,10 +190,10 @@ def fit_calibration_set(signals: dict[str, dict[str, np.ndarray]], rows: Sequenc
     })
 
 
-def evaluate_signals(name: str, rows: list[EvalRow], results: list[GradeResult],
-                     signals: dict[str, dict[str, np.ndarray]], options: EvalOptions
+def evaluate_signals(name: str, rows: list[EvalRow], collected: Collected, options: EvalOptions
                      ) -> DatasetEvaluation:
     """Calibrate each method (given file, or grouped CV on this dataset) and measure it."""
+    results, signals = collected.results, collected.signals
     scales = {row.scale_max for row in rows}
     if len(scales) != 1:
         raise DatasetError(f"Dataset {name} mixes scales {sorted(scales)}; split it by scale.")
@@ -192,11 +223,10 @@ def evaluate_signals(name: str, rows: list[EvalRow], results: list[GradeResult],
     }
     return DatasetEvaluation(name=name, rows=rows, scale_max=scale_max, human=human,
                              results=results, signals=signals, predictions=predictions,
-                             metrics=metrics, calibration_note=note)
+                             metrics=metrics, calibration_note=note, judged=collected.judged)
 
 
 def evaluate_dataset(name: str, rows: list[EvalRow], grader: Grader, options: EvalOptions
                      ) -> DatasetEvaluation:
     """Grade ``rows`` and measure the grader and both baselines against the human scores."""
-    results, signals = collect_signals(grader, rows, options)
-    return evaluate_signals(name, rows, results, signals, options)
+    return evaluate_signals(name, rows, collect_signals(grader, rows, options), options)
