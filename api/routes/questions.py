@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import GraderDep
 from api.errors import ErrorResponse
 from api.schemas import QuestionDetail, QuestionPage, QuestionSummary
-from grader.rubric import Difficulty
+from grader.rubric import Area, Difficulty
 
 router = APIRouter(prefix="/v1/questions", tags=["questions"])
 
@@ -23,6 +23,10 @@ class QuestionFilters(BaseModel):
     tag: str | None = Field(default=None, max_length=100,
                             description="only questions with this tag")
     difficulty: Difficulty | None = Field(default=None, description="only this difficulty")
+    area: Area | None = Field(default=None, description="only questions in this area")
+    q: str | None = Field(default=None, max_length=200, examples=["attention"],
+                          description="text to search for: a case-insensitive substring of the "
+                                      "question or of one of its tags")
     limit: int = Field(default=20, ge=1, le=100)
     offset: int = Field(default=0, ge=0)
 
@@ -37,8 +41,9 @@ class QuestionOptions(BaseModel):
 @router.get("", response_model=QuestionPage)
 async def list_questions(grader: GraderDep,
                          filters: Annotated[QuestionFilters, Query()]) -> QuestionPage:
-    """Questions in the bank, filtered by tag and difficulty, a page at a time."""
-    matching = grader.bank.filter(tag=filters.tag, difficulty=filters.difficulty)
+    """Questions in the bank, filtered by tag, difficulty, area and text, a page at a time."""
+    matching = grader.bank.filter(tag=filters.tag, difficulty=filters.difficulty,
+                                  area=filters.area, search=filters.q)
     page = matching[filters.offset : filters.offset + filters.limit]
     following = filters.offset + filters.limit
     return QuestionPage(items=[QuestionSummary.of(rubric) for rubric in page],

@@ -2,11 +2,18 @@
 // Plain JavaScript modules over the /v1 REST API: no build step, no dependencies.
 
 import { ApiError, api, apiKey, fetchQuestions, setApiKey } from "./api.js";
-import { clearAttempts, renderProgress, saveAttempt } from "./attempts.js";
+import { clearAttempts, renderProgress, saveAttempt, triedIds } from "./attempts.js";
 import { $, el } from "./dom.js";
 import { renderResult } from "./grade-view.js";
+import { areaLabel, areasOf, fillQuestionList, nextUntried } from "./question-list.js";
+
+// Typing in the search box asks the server after this pause, not on every key.
+const SEARCH_DELAY_MS = 250;
 
 const state = { all: [], shown: [], current: null, drafts: new Map(), busy: false };
+// Each filter request gets a number; a reply to an older one is dropped when it arrives late.
+let filterRequest = 0;
+let searchTimer = null;
 
 function describeError(error) {
   if (!(error instanceof ApiError)) return `Something went wrong in the page: ${error.message}`;
@@ -34,30 +41,52 @@ function fillSelect(select, options, placeholder, keep) {
   if (previous && options.some(([value]) => value === previous)) select.value = previous;
 }
 
-function fillTags() {
+function fillFilters() {
   const tags = [...new Set(state.all.flatMap((q) => q.tags || []))].sort();
   fillSelect($("filter-tag"), tags.map((t) => [t, t]), "Any tag", true);
+  const areas = areasOf(state.all);
+  fillSelect($("filter-area"), areas.map((a) => [a, areaLabel(a)]), "Any area", true);
 }
 
 function fillQuestions() {
-  const label = (q) => `${q.question}${q.difficulty ? ` (${q.difficulty})` : ""}`;
   const placeholder = state.shown.length ? "Pick a question…" : "No question matches these filters";
-  fillSelect($("question-select"), state.shown.map((q) => [q.id, label(q)]), placeholder, false);
+  fillQuestionList($("question-select"), state.shown, triedIds(), placeholder);
   if (state.current && state.shown.some((q) => q.id === state.current.id)) {
     $("question-select").value = state.current.id;
   }
+  showCounts();
+}
+
+function showCounts() {
   const n = state.shown.length;
-  setStatus(`${n} question${n === 1 ? " matches" : "s match"}.`);
+  const tried = triedIds();
+  const untried = state.shown.filter((q) => !tried.has(q.id)).length;
+  setStatus(`${n} question${n === 1 ? " matches" : "s match"}` +
+    (n ? `, ${untried} not tried yet.` : ". Change a filter or the search."));
+}
+
+function filtersSet() {
+  return ["filter-area", "filter-tag", "filter-difficulty", "filter-search"]
+    .some((id) => $(id).value.trim() !== "");
 }
 
 async function applyFilters() {
-  const filters = { tag: $("filter-tag").value, difficulty: $("filter-difficulty").value };
+  clearTimeout(searchTimer);
+  const request = ++filterRequest;
+  const filters = {
+    area: $("filter-area").value,
+    tag: $("filter-tag").value,
+    difficulty: $("filter-difficulty").value,
+    q: $("filter-search").value.trim(),
+  };
   setStatus("Loading questions…");
   try {
-    state.shown = await fetchQuestions(filters);
+    const shown = await fetchQuestions(filters);
+    if (request !== filterRequest) return;
+    state.shown = shown;
     fillQuestions();
   } catch (error) {
-    setStatus(describeError(error));
+    if (request === filterRequest) setStatus(describeError(error));
   }
 }
 
@@ -83,6 +112,7 @@ async function chooseQuestion(id, { focusAnswer = false } = {}) {
   $("result").hidden = true;
   $("question-text").textContent = question.question;
   const meta = [];
+  if (question.area) meta.push(areaLabel(question.area));
   if (question.difficulty) meta.push(question.difficulty);
   if (question.tags && question.tags.length) meta.push(`tags: ${question.tags.join(", ")}`);
   if (question.criteria) meta.push(`${question.criteria.length} key points to make`);
@@ -108,6 +138,20 @@ function randomQuestion() {
   const choices = others.length ? others : pool;
   const pick = choices[Math.floor(Math.random() * choices.length)];
   chooseQuestion(pick.id, { focusAnswer: true });
+}
+
+function nextUntriedQuestion() {
+  if (!state.shown.length) {
+    setStatus("No question matches these filters, so there is none to pick. Change a filter.");
+    return;
+  }
+  const next = nextUntried(state.shown, triedIds(), state.current ? state.current.id : null);
+  if (!next) {
+    setStatus("You have tried every question that matches these filters. Change a filter, " +
+      "or pick one to try again.");
+    return;
+  }
+  chooseQuestion(next.id, { focusAnswer: true });
 }
 
 function questionFromHash() {
@@ -137,6 +181,7 @@ async function submitAnswer(event) {
     saveAttempt(question, result);
     renderResult(result, answer);
     showProgress();
+    fillQuestions();  // the tick and the count of questions not tried yet
     $("result").focus();
     loadReference(question.id);
   } catch (error) {
@@ -172,9 +217,19 @@ function showProgress() {
 }
 
 function bind() {
+  $("filter-area").addEventListener("change", applyFilters);
   $("filter-tag").addEventListener("change", applyFilters);
   $("filter-difficulty").addEventListener("change", applyFilters);
+  $("filter-search").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(applyFilters, SEARCH_DELAY_MS);
+  });
+  $("filters").addEventListener("submit", (event) => {
+    event.preventDefault();  // Enter in the search box searches at once
+    applyFilters();
+  });
   $("question-select").addEventListener("change", (event) => chooseQuestion(event.target.value));
+  $("next-untried-button").addEventListener("click", nextUntriedQuestion);
   $("random-button").addEventListener("click", randomQuestion);
   $("answer-form").addEventListener("submit", submitAnswer);
   $("answer").addEventListener("input", updateCount);
@@ -185,6 +240,7 @@ function bind() {
     if (!window.confirm("Forget every attempt stored in this browser?")) return;
     clearAttempts();
     showProgress();
+    fillQuestions();
   });
   $("api-key").value = apiKey();
   $("api-key-form").addEventListener("submit", (event) => {
@@ -204,9 +260,14 @@ async function start() {
   setStatus("Loading questions…");
   try {
     state.all = await fetchQuestions();
-    state.shown = state.all;
-    fillTags();
-    fillQuestions();
+    fillFilters();
+    if (filtersSet()) {
+      await applyFilters();  // filters kept from before (a new API key, a restored form)
+    } else {
+      filterRequest += 1;  // a filter reply still on its way is older than this list
+      state.shown = state.all;
+      fillQuestions();
+    }
   } catch (error) {
     fillSelect($("question-select"), [], "Questions could not be loaded", false);
     setStatus(describeError(error));

@@ -36,6 +36,13 @@ export function saveAttempt(question, result) {
   }
 }
 
+/** The ids of every question with at least one attempt stored in this browser. */
+export function triedIds() {
+  const attempts = loadAttempts();
+  return new Set(Object.keys(attempts).filter(
+    (id) => attempts[id] && Array.isArray(attempts[id].attempts) && attempts[id].attempts.length));
+}
+
 export function clearAttempts() {
   try {
     localStorage.removeItem(STORE_KEY);

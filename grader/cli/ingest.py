@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from grader.ingest import IngestReport, ingest
+from grader.rubric import Source
 from grader.settings import get_settings
 
 
@@ -40,8 +41,8 @@ def render(report: IngestReport) -> str:
     lines = []
     for draft, path in zip(report.drafts, report.written, strict=True):
         source = draft.rubric.source
-        where = source.section if source else "?"
-        if source and source.number:
+        where = source.section if isinstance(source, Source) else "?"
+        if isinstance(source, Source) and source.number:
             where += f" #{source.number}"
         lines.append(f"wrote {path}  [{where}] {len(draft.rubric.criteria)} criteria "
                      f"({draft.origin})")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.servers import grader_serve
 
@@ -45,6 +45,9 @@ def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM}. Install it with "
                     "`apt-get install -y chromium` (`make test` does this when run as root).")
+    # The page's Content-Security-Policy forbids eval, which page.wait_for_function needs for
+    # its predicate: the tests wait with locators and `expect` instead, as long as any page step.
+    expect.set_options(timeout=60_000)
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Request
+from playwright.sync_api import Page, Request, expect
 
-from grader import QuestionBank
+from grader import QuestionBank, Rubric
+from grader.rubric import AREAS, DIFFICULTIES
 
 if TYPE_CHECKING:
     from tests.page.conftest import PageSession
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
 QUESTION = "adam-optimizer"
+#: The list's questions, without its placeholder.
+QUESTION_OPTIONS = "#question-select option:not([value=''])"
 #: Makes some points only partly and one wrong claim (the rubric's ``no-learning-rate``).
 #: Half an answer plus a wrong claim.
 WEAK_ANSWER = (
@@ -37,7 +40,7 @@ SCREENSHOT_ANSWER = (
 def open_page(session: PageSession, fragment: str = "") -> Page:
     page = session.page
     page.goto(f"{session.url}/{fragment}")
-    page.wait_for_function("document.querySelectorAll('#question-select option').length > 1")
+    page.locator(QUESTION_OPTIONS).first.wait_for(state="attached")
     return page
 
 
@@ -80,8 +83,7 @@ def test_page_loads_lists_and_filters_questions(page_session: PageSession,
     assert advanced, "the bank needs an advanced question for this test"
     with page.expect_response(re.compile(r"/v1/questions\?.*difficulty=advanced")):
         page.select_option("#filter-difficulty", "advanced")
-    page.wait_for_function(
-        f"document.querySelectorAll('#question-select option').length === {len(advanced) + 1}")
+    expect(page.locator(QUESTION_OPTIONS)).to_have_count(len(advanced))
     shown = page.eval_on_selector_all("#question-select option", "os => os.map(o => o.value)")
     assert sorted(value for value in shown if value) == advanced
 
@@ -92,7 +94,7 @@ def test_page_loads_lists_and_filters_questions(page_session: PageSession,
     assert unlabelled == []
     page.focus("#random-button")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'answer'")
+    expect(page.locator("#answer")).to_be_focused()
     chosen = page.input_value("#question-select")
     assert chosen in advanced
     assert page.text_content("#question-text") == bank.get(chosen).question
@@ -122,7 +124,7 @@ def test_good_and_weak_answers_are_graded_and_explained(page_session: PageSessio
     assert page.locator("#annotated mark.mark-met").count() >= 1
     assert page.locator("#misconceptions-block").is_hidden()
     # The reference answer arrives only now, behind a disclosure.
-    page.wait_for_function("document.querySelector('#reference-body .reference-text') !== null")
+    page.locator("#reference-body .reference-text").first.wait_for(state="attached")
     assert len(reference_requests) == 1
     page.click("#reference summary")
     revealed = page.locator("#reference-body .reference-text").all_inner_texts()
@@ -154,7 +156,7 @@ def test_screenshots_after_grading_at_desktop_and_phone_width(page_session: Page
     page = open_page(page_session)
     choose(page, QUESTION)
     grade_with_keyboard(page, SCREENSHOT_ANSWER)
-    page.wait_for_function("document.querySelector('#reference-body .reference-text') !== null")
+    page.locator("#reference-body .reference-text").first.wait_for(state="attached")
     artifacts = page_session.artifacts
     artifacts.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(artifacts / "page-desktop.png"), full_page=True)
@@ -252,7 +254,7 @@ def test_progress_links_forget_and_api_key(page_session: PageSession, bank: Ques
     # The row links to the question (a #q= deep link).
     with page.expect_response(re.compile(rf"/v1/questions/{QUESTION}$")):
         page.click(f".progress-table a[href='#q={QUESTION}']")
-    page.wait_for_function("document.querySelector('#question-text').textContent.length > 0")
+    expect(page.locator("#question-text")).not_to_be_empty()
     assert page.text_content("#question-text") == rubric.question
 
     # An API key entered on the page goes with every request as a bearer token.
@@ -267,3 +269,139 @@ def test_progress_links_forget_and_api_key(page_session: PageSession, bank: Ques
     page.wait_for_selector(".progress-table", state="detached")
     assert "No attempts yet" in page.inner_text("#progress")
     assert page.evaluate("localStorage.getItem('grader.attempts.v1')") is None
+
+
+def list_order(rubrics: list[Rubric]) -> list[str]:
+    """Ids in the order the page lists them: by area, then difficulty, then id."""
+    return [r.id for r in sorted(rubrics, key=lambda r: (
+        AREAS.index(r.area) if r.area else len(AREAS), DIFFICULTIES.index(r.difficulty), r.id))]
+
+
+def listed_ids(page: Page) -> list[str]:
+    values = page.eval_on_selector_all("#question-select option", "os => os.map(o => o.value)")
+    return [value for value in values if value]
+
+
+def wait_for_list(page: Page, count: int) -> None:
+    expect(page.locator(QUESTION_OPTIONS)).to_have_count(count)
+
+
+def store_attempts(page: Page, bank: QuestionBank, question_ids: list[str]) -> None:
+    """Attempts as an earlier visit left them in localStorage, then a reload."""
+    scores = [82.0, 64.0, 91.0, 45.0, 73.0]
+    verdicts = {82.0: "pass", 64.0: "borderline", 91.0: "pass", 45.0: "fail", 73.0: "pass"}
+    stored = {question_id: {"question": bank.get(question_id).question, "attempts": [
+        {"at": f"2026-01-0{n % 9 + 1}T10:00:00Z", "score": scores[n % len(scores)],
+         "verdict": verdicts[scores[n % len(scores)]], "words": 60}]}
+        for n, question_id in enumerate(question_ids)}
+    page.evaluate("data => localStorage.setItem('grader.attempts.v1', JSON.stringify(data))",
+                  stored)
+    page.reload()
+    page.locator(QUESTION_OPTIONS).first.wait_for(state="attached")
+
+
+def test_area_filter_and_search_narrow_the_list(page_session: PageSession,
+                                               bank: QuestionBank) -> None:
+    page = open_page(page_session)
+    areas = page.eval_on_selector_all("#filter-area option", "os => os.map(o => o.value)")
+    assert areas == ["", *AREAS]
+    groups = page.eval_on_selector_all("#question-select optgroup", "gs => gs.map(g => g.label)")
+    assert groups == ["Foundations", "Optimisation", "Regularisation", "Normalisation",
+                      "Architectures", "Practice", "Scale", "Language models"]
+    assert listed_ids(page) == list_order(list(bank))
+    assert page.inner_text("#questions-status") == (
+        f"{len(bank)} questions match, {len(bank)} not tried yet.")
+
+    # An area narrows the list to that area's questions, fetched with ?area=.
+    normalisation = list_order(bank.filter(area="normalisation"))
+    with page.expect_response(re.compile(r"/v1/questions\?.*area=normalisation")):
+        page.select_option("#filter-area", "normalisation")
+    wait_for_list(page, len(normalisation))
+    assert listed_ids(page) == normalisation and len(normalisation) < len(bank)
+
+    # Search within the area, then over the whole bank; case does not matter.
+    with page.expect_response(re.compile(r"/v1/questions\?.*q=LAYER")):
+        page.fill("#filter-search", "LAYER")
+    expected = list_order(bank.filter(area="normalisation", search="layer"))
+    wait_for_list(page, len(expected))
+    assert listed_ids(page) == expected == ["layer-norm-vs-batch-norm"]
+    with page.expect_response(re.compile(r"/v1/questions\?(?!.*area=).*q=LAYER")):
+        page.select_option("#filter-area", "")
+    expected = list_order(bank.filter(search="layer"))
+    wait_for_list(page, len(expected))
+    assert listed_ids(page) == expected and len(expected) > 1
+
+    with page.expect_response(re.compile(r"/v1/questions\?.*q=kv\+cache")):
+        page.fill("#filter-search", "kv cache")
+    wait_for_list(page, len(bank.filter(search="kv cache")))
+    assert listed_ids(page) == ["attention-cost-and-kv-cache"]
+    choose(page, "attention-cost-and-kv-cache")
+    assert page.text_content("#question-text") == bank.get("attention-cost-and-kv-cache").question
+    assert page.inner_text("#question-meta").startswith("Language models · advanced")
+
+    with page.expect_response(re.compile(r"/v1/questions\?.*q=no\+question")):
+        page.fill("#filter-search", "no question says this")
+    wait_for_list(page, 0)
+    assert page.inner_text("#question-select") == "No question matches these filters"
+    assert page.inner_text("#questions-status").startswith("0 questions match.")
+
+
+def test_next_untried_question_skips_questions_with_attempts(page_session: PageSession,
+                                                            bank: QuestionBank) -> None:
+    scale = list_order(bank.filter(area="scale"))
+    assert len(scale) >= 3, "the test needs three questions in one area"
+    untried = scale[1]
+    page = open_page(page_session)
+    store_attempts(page, bank, [q for q in scale if q != untried])
+    with page.expect_response(re.compile(r"/v1/questions\?.*area=scale")):
+        page.select_option("#filter-area", "scale")
+    wait_for_list(page, len(scale))
+    assert page.inner_text("#questions-status") == f"{len(scale)} questions match, 1 not tried yet."
+    labels = page.eval_on_selector_all(QUESTION_OPTIONS, "os => os.map(o => o.textContent)")
+    assert [label.startswith("✓ ") for label in labels] == [q != untried for q in scale]
+
+    with page.expect_response(re.compile(rf"/v1/questions/{untried}$")):
+        page.click("#next-untried-button")
+    expect(page.locator("#answer")).to_be_focused()
+    assert page.text_content("#question-text") == bank.get(untried).question
+    assert page.input_value("#question-select") == untried
+
+    # Grading it leaves nothing untried in the area: the button says so and stays put.
+    grade_with_keyboard(page, "Mixed precision keeps fp32 master weights and scales the loss.")
+    expect(page.locator("#questions-status")).to_contain_text("0 not tried yet")
+    page.click("#next-untried-button")
+    assert page.inner_text("#questions-status").startswith("You have tried every question")
+    assert page.input_value("#question-select") == untried
+
+    # Over the whole bank it moves on, in list order, to the next question without attempts.
+    with page.expect_response(re.compile(r"/v1/questions\?limit=100&offset=0$")):
+        page.select_option("#filter-area", "")
+    wait_for_list(page, len(bank))
+    order = list_order(list(bank))
+    after = order[order.index(untried) + 1:] + order[: order.index(untried)]
+    expected = next(q for q in after if q not in scale)
+    with page.expect_response(re.compile(rf"/v1/questions/{expected}$")):
+        page.click("#next-untried-button")
+    assert page.input_value("#question-select") == expected
+
+
+def test_screenshot_of_the_bank(page_session: PageSession, bank: QuestionBank) -> None:
+    page = open_page(page_session)
+    store_attempts(page, bank, ["adam-optimizer", "backpropagation", "dropout",
+                                "batch-normalization", "activation-functions"])
+    with page.expect_response(re.compile(r"/v1/questions/[a-z0-9-]+$")):
+        page.click("#next-untried-button")
+    expect(page.locator("#question-text")).not_to_be_empty()
+    chosen = page.input_value("#question-select")
+    assert chosen == next(q for q in list_order(list(bank)) if q not in {
+        "adam-optimizer", "backpropagation", "dropout", "batch-normalization",
+        "activation-functions"})
+    page.evaluate("document.activeElement.blur()")
+    artifacts = page_session.artifacts
+    artifacts.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(artifacts / "page-bank.png"), full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than a 390px phone screen"
+    page.screenshot(path=str(artifacts / "page-bank-phone.png"), full_page=True)
