@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
@@ -22,7 +21,12 @@ from api.batcher import GradeBatcher
 from api.deps import require_api_key
 from api.errors import AUTH_ERRORS, COMMON_ERRORS, register_error_handlers
 from api.metrics import Metrics
-from api.middleware import REQUEST_ID_HEADER, BodyLimitMiddleware, RequestContextMiddleware
+from api.middleware import (
+    REQUEST_ID_HEADER,
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    ResponseHeaders,
+)
 from api.routes import grade, health, questions
 from api.settings import ApiSettings, get_api_settings
 from grader import __version__
@@ -34,6 +38,15 @@ logger = logging.getLogger("grader.api")
 
 #: Issue 7's practice page lives here; it is served at "/" when the folder exists.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+#: Sent with the practice page's files: its own scripts, styles and API only, never in a frame.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
 
 DESCRIPTION = """\
 Grades free-text answers to deep-learning interview questions and explains the grade.
@@ -75,9 +88,11 @@ def create_app(grader: Grader | None = None, *, settings: Settings | None = None
         except GraderError as error:  # said plainly, before uvicorn's traceback
             logger.error("start-up failed: %s", error)
             raise
-        batcher = GradeBatcher(loaded.grade_many,
+        batcher = GradeBatcher(loaded,
                                max_batch_size=api_settings.batcher_max_batch_size,
                                max_wait_ms=api_settings.batcher_max_wait_ms,
+                               llm_concurrency=api_settings.llm_concurrency,
+                               llm_deadline_s=api_settings.llm_deadline_s,
                                on_batch=lambda size: app.state.metrics.batch_size.observe(size))
         async with batcher:
             app.state.grader, app.state.batcher = loaded, batcher
@@ -98,18 +113,17 @@ def create_app(grader: Grader | None = None, *, settings: Settings | None = None
     app.include_router(health.router)
     guarded = [Depends(require_api_key)] if api_settings.auth_enabled else []
     errors = {**COMMON_ERRORS, **(AUTH_ERRORS if api_settings.auth_enabled else {})}
-    for router in (questions.router, grade.router):
+    for router in (questions.router, grade.build_router(api_settings.batch_max_items)):
         app.include_router(router, dependencies=guarded, responses=errors)
     # Registered after the API so "/v1/..." and the health routes always win over static files.
     if STATIC_DIR.is_dir():
-        pages = StaticFiles(directory=STATIC_DIR, html=True)
+        pages = ResponseHeaders(StaticFiles(directory=STATIC_DIR, html=True), PAGE_HEADERS)
         app.router.routes.append(
             _StaticMount("/", pages, name="static", api_routes=list(app.router.routes)))
 
-    _document_batch_limit(app, api_settings.batch_max_items)
-
     # Added innermost first: the request id and the metrics wrap everything, CORS included.
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=api_settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=api_settings.max_body_bytes,
+                       body_timeout_s=api_settings.body_timeout_s)
     if api_settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=api_settings.cors_origins,
                            allow_methods=["GET", "POST"],
@@ -118,15 +132,3 @@ def create_app(grader: Grader | None = None, *, settings: Settings | None = None
     app.add_middleware(RequestContextMiddleware)
     return app
 
-
-def _document_batch_limit(app: FastAPI, max_items: int) -> None:
-    """Put the configured batch limit into the schema, so clients and fuzzers know it."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        schema = generate()
-        items = schema["components"]["schemas"]["BatchGradeRequest"]["properties"]["items"]
-        items["maxItems"] = max_items
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

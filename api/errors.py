@@ -2,14 +2,16 @@
 
 Every error response is ``{"error": {"code", "message", "details"}}``: grader errors, request
 validation, unknown routes, wrong methods, bodies that are too large or not UTF-8, and
-(should one ever happen) an internal error.
+(should one ever happen) an internal error. A list of problems in ``details`` holds at most
+``MAX_PROBLEMS`` entries and then one that counts the rest (``capped``), so an error is never
+larger than the request that caused it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,12 +25,31 @@ from grader.errors import (
     CriticUnavailableError,
     EmbeddingError,
     GraderError,
+    GradingFailedError,
     InvalidAnswerError,
     InvalidQuestionError,
     RubricError,
     UnknownQuestionError,
     describe_validation_error,
 )
+
+#: Problems listed in an error's ``details``; the rest are counted.
+MAX_PROBLEMS = 20
+
+_P = TypeVar("_P")
+_T = TypeVar("_T")
+
+
+def capped(problems: Sequence[_P], render: Callable[[_P], _T], more: Callable[[int], _T]
+           ) -> list[_T]:
+    """The first ``MAX_PROBLEMS`` problems, rendered, then ``more(count)`` for the rest, if any.
+
+    >>> capped(list("abcdefghijklmnopqrstuvwxyz"), str.upper, lambda n: f"+{n}")[-2:]
+    ['T', '+6']
+    """
+    shown = [render(problem) for problem in problems[:MAX_PROBLEMS]]
+    hidden = len(problems) - len(shown)
+    return [*shown, more(hidden)] if hidden else shown
 
 
 class ErrorBody(BaseModel):
@@ -75,10 +96,12 @@ def describe_grader_error(error: GraderError) -> tuple[int, ErrorBody]:
                               else {"max_answer_chars": error.limit})
     if isinstance(error, InvalidQuestionError):
         return 422, ErrorBody(code="invalid_question", message=str(error),
-                              details=error.problems)
+                              details=capped(error.problems, str, lambda n: f"and {n:,} more"))
     if isinstance(error, CriticUnavailableError):
         return 409, ErrorBody(code="critic_unavailable", message=str(error),
                               details={"choices": ["auto", "offline"]})
+    if isinstance(error, GradingFailedError):
+        return 500, ErrorBody(code="grading_failed", message=str(error))
     if isinstance(error, EmbeddingError):
         return 503, ErrorBody(code="embedding_unavailable", message=str(error))
     if isinstance(error, (ConfigurationError, RubricError)):
@@ -92,10 +115,28 @@ def error_response(status: int, body: ErrorBody, headers: Mapping[str, str] | No
                         headers=headers)
 
 
-def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_details(problems: Sequence[Any]) -> list[dict[str, Any]]:
     # Only location, message and type: the raw input may be large, or hold the answer text.
-    return [{"loc": [str(step) for step in item.get("loc", ())], "msg": str(item.get("msg", "")),
-             "type": str(item.get("type", ""))} for item in error.errors()]
+    return capped(problems, lambda item: {
+        "loc": [str(step) for step in item.get("loc", ())], "msg": str(item.get("msg", "")),
+        "type": str(item.get("type", ""))}, lambda n: {
+        "loc": [], "msg": f"and {n:,} more problems, not shown", "type": "more_problems"})
+
+
+def _too_many_items(problems: Sequence[Any]) -> ErrorBody | None:
+    """The batch's item limit (``max_length`` on ``items``) as its own error, or None."""
+    for problem in problems:
+        if problem.get("type") == "too_long" and tuple(problem.get("loc", ())) == ("body",
+                                                                                    "items"):
+            context = problem.get("ctx") or {}
+            count, limit = context.get("actual_length"), context.get("max_length")
+            has = f"has {count:,} items" if isinstance(count, int) else "has too many items"
+            return ErrorBody(
+                code="too_many_items",
+                message=f"The batch {has}; the limit is {limit}. Split it, or raise "
+                "GRADER_BATCH_MAX_ITEMS.",
+                details={"items": count, "max_items": limit})
+    return None
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
@@ -137,7 +178,11 @@ def register_error_handlers(app: FastAPI) -> None:
 
     async def on_validation_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
-        details = _validation_details(error)
+        problems = error.errors()
+        too_many = _too_many_items(problems)
+        if too_many is not None:
+            return _respond(request, 422, too_many)
+        details = _validation_details(problems)
         if any(item["type"] == "json_invalid" for item in details):
             return _respond(request, 400, ErrorBody(
                 code="invalid_json", message="The request body is not valid JSON; send a JSON "

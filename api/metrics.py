@@ -15,6 +15,10 @@ from grader.result import GradeResult
 
 Labels = tuple[tuple[str, str], ...]
 
+#: Methods counted by name; any other token a client sends is counted as "other", so a client
+#: cannot add a label value (a counter and a histogram) per request.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT",
+                          "TRACE"})
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -104,6 +108,7 @@ class Metrics:
                                     BATCH_BUCKETS)
 
     def record_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in HTTP_METHODS else "other"
         self.requests.inc(method=method, route=route, status=str(status))
         self.latency.observe(seconds, method=method, route=route)
 

@@ -1,11 +1,14 @@
-"""Plain ASGI middleware: request ids, access logs and metrics; body size and encoding limits."""
+"""Plain ASGI middleware: request ids, access logs and metrics; body size, encoding and read
+deadline; fixed response headers (the practice page's security headers)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -74,13 +77,19 @@ class RequestContextMiddleware:
             })
 
 
+class _BodyTooLarge(Exception):
+    """The body went over the limit while it was read."""
+
+
 class BodyLimitMiddleware:
     """Rejects bodies over ``max_body_bytes`` (by Content-Length, then by the bytes actually
-    streamed) with 413, and bodies that are not UTF-8 with 400, before any route parses them."""
+    streamed) with 413, bodies not read whole within ``body_timeout_s`` with 408 (and closes the
+    connection), and bodies that are not UTF-8 with 400, before any route parses them."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float = 30.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,21 +104,21 @@ class BodyLimitMiddleware:
             if int(declared) > self.max_body_bytes:
                 await self._too_large(scope, receive, send)
                 return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        try:
+            async with asyncio.timeout(self.body_timeout_s):
+                body = await self._read_body(receive)
+        except TimeoutError:
+            await self._reject(scope, receive, send, 408, "request_timeout",
+                               f"The request body did not arrive within {self.body_timeout_s:g} s; "
+                               "send it at once (the limit is GRADER_BODY_TIMEOUT_S).",
+                               {"body_timeout_s": self.body_timeout_s},
+                               headers={"Connection": "close"})
+            return
+        except _BodyTooLarge:
+            await self._too_large(scope, receive, send)
+            return
+        if body is None:  # the client went away
+            return
         try:
             body.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -129,6 +138,21 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._reject(scope, receive, send, 413, "body_too_large",
                            f"The request body is over the limit of {self.max_body_bytes:,} bytes; "
@@ -137,7 +161,29 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send, status: int, code: str,
-                      message: str, details: Any = None) -> None:
+                      message: str, details: Any = None,
+                      headers: Mapping[str, str] | None = None) -> None:
         count_error(scope.get("app"), code)
-        await error_response(status, ErrorBody(code=code, message=message, details=details))(
-            scope, receive, send)
+        await error_response(status, ErrorBody(code=code, message=message, details=details),
+                             headers)(scope, receive, send)
+
+
+class ResponseHeaders:
+    """Adds fixed ``headers`` to every HTTP response of ``app`` (the practice page's security
+    headers, around its static files)."""
+
+    def __init__(self, app: ASGIApp, headers: Mapping[str, str]) -> None:
+        self.app = app
+        self.headers = dict(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(self.headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

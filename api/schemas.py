@@ -1,22 +1,73 @@
-"""Request and response models of the HTTP API (one model per role; results are ``GradeResult``)."""
+"""Request and response models of the HTTP API (one model per role; results are ``GradeResult``).
+
+Every request model is a ``RequestModel``: its text is checked at the boundary, so a lone
+surrogate (half of a UTF-16 pair, which JSON's ``\\ud800`` escapes can carry) is a 422 naming
+the field, never a failure deep inside the tokenizer.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from api.errors import ErrorBody
+from api.settings import MAX_BATCH_ITEMS
 from grader.adhoc import AdhocQuestion
 from grader.result import CriticChoice, GradeResult
-from grader.rubric import Difficulty, Rubric, Source
+from grader.rubric import Area, Difficulty, Rubric, RubricSource
 
 _ANSWER = Field(description="the candidate's answer; an empty answer is graded zero",
                 examples=["Adam keeps a moving average of the gradient, like momentum, and "
                           "scales each step by a moving average of squared gradients."])
 
 
-class BankGradeRequest(BaseModel):
+def _lone_surrogate(value: object) -> tuple[str, int, int] | None:
+    """Where the first lone surrogate is in a string, or in a list of them: (where, index, code
+    point)."""
+    if isinstance(value, str):
+        try:  # only a lone surrogate cannot be encoded; this is linear, and fast
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return "", error.start, ord(value[error.start])
+        return None
+    if isinstance(value, (list, tuple)):
+        for position, entry in enumerate(value):
+            if isinstance(entry, str) and (found := _lone_surrogate(entry)) is not None:
+                return f" (item {position})", found[1], found[2]
+    return None
+
+
+class RequestModel(BaseModel):
+    """The base of every request model: its text fields (inherited ones too) are valid Unicode."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: Any, info: ValidationInfo) -> Any:
+        found = _lone_surrogate(value)
+        if found is not None:
+            where, index, code_point = found
+            raise PydanticCustomError(
+                "lone_surrogate",
+                "'{field}'{where} has a lone surrogate (U+{code_point}) at character {index}, "
+                "which is not valid Unicode text; send whole characters (a surrogate pair in "
+                "JSON escapes, or plain UTF-8)",
+                {"field": info.field_name, "where": where, "index": index,
+                 "code_point": f"{code_point:04X}"})
+        return value
+
+
+class BankGradeRequest(RequestModel):
     """Grade an answer to a question in the bank."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
@@ -31,7 +82,7 @@ class BankGradeRequest(BaseModel):
         default="auto", description="'auto' uses the LLM critic when one is configured")
 
 
-class AdhocGradeRequest(AdhocQuestion):
+class AdhocGradeRequest(AdhocQuestion, RequestModel):
     """Grade an answer to a question given inline: its text, reference answers, criteria."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False,
@@ -56,22 +107,35 @@ def _request_kind(value: Any) -> str:
     return "adhoc" if isinstance(value, AdhocGradeRequest) else "bank"
 
 
+_ITEMS = "answers to grade; the limit is a setting (GRADER_BATCH_MAX_ITEMS, default 100)"
+
 GradeRequest = Annotated[
     Annotated[BankGradeRequest, Tag("bank")] | Annotated[AdhocGradeRequest, Tag("adhoc")],
     Discriminator(_request_kind),
 ]
 
 
-class BatchGradeRequest(BaseModel):
-    """Many answers at once; each item is a ``GradeRequest``."""
+class BatchGradeRequest(RequestModel):
+    """Many answers at once; each item is a ``GradeRequest``.
+
+    The item limit is in the model (``batch_request_model`` sets the configured one), so a
+    request over it fails on the count alone, before any item is validated.
+    """
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"items": [
         {"question_id": "adam-optimizer", "answer": "Adam adapts the step size per parameter."},
         {"question_id": "no-such-question", "answer": "..."},
     ]}]})
 
-    items: list[GradeRequest] = Field(description="answers to grade; the limit is a setting "
-                                      "(GRADER_BATCH_MAX_ITEMS, default 100)")
+    items: list[GradeRequest] = Field(max_length=MAX_BATCH_ITEMS, description=_ITEMS)
+
+
+def batch_request_model(max_items: int) -> type[BatchGradeRequest]:
+    """``BatchGradeRequest`` with at most ``max_items`` items (``GRADER_BATCH_MAX_ITEMS``)."""
+    model: type[BatchGradeRequest] = create_model(
+        "BatchGradeRequest", __base__=BatchGradeRequest, __doc__=BatchGradeRequest.__doc__,
+        items=(list[GradeRequest], Field(max_length=max_items, description=_ITEMS)))
+    return model
 
 
 class BatchItemGraded(BaseModel):
@@ -117,15 +181,16 @@ class MisconceptionPublic(BaseModel):
 class QuestionSummary(BaseModel):
     id: str
     question: str
+    area: Area | None = None
     difficulty: Difficulty
     tags: list[str]
-    source: Source | None = None
+    source: RubricSource | None = None
     criteria_count: int = Field(ge=1)
 
     @classmethod
     def of(cls, rubric: Rubric) -> QuestionSummary:
-        return cls(id=rubric.id, question=rubric.question, difficulty=rubric.difficulty,
-                   tags=list(rubric.tags), source=rubric.source,
+        return cls(id=rubric.id, question=rubric.question, area=rubric.area,
+                   difficulty=rubric.difficulty, tags=list(rubric.tags), source=rubric.source,
                    criteria_count=len(rubric.criteria))
 
 
@@ -142,9 +207,10 @@ class QuestionDetail(BaseModel):
 
     id: str
     question: str
+    area: Area | None = None
     difficulty: Difficulty
     tags: list[str]
-    source: Source | None = None
+    source: RubricSource | None = None
     criteria: list[CriterionPublic]
     reference_answers: list[str] | None = Field(default=None,
                                                 description="only with ?include=reference")
@@ -158,8 +224,9 @@ class QuestionDetail(BaseModel):
                                     phrasings=list(c.phrasings) if include_reference else None)
                     for c in rubric.criteria]
         return cls(
-            id=rubric.id, question=rubric.question, difficulty=rubric.difficulty,
-            tags=list(rubric.tags), source=rubric.source, criteria=criteria,
+            id=rubric.id, question=rubric.question, area=rubric.area,
+            difficulty=rubric.difficulty, tags=list(rubric.tags), source=rubric.source,
+            criteria=criteria,
             reference_answers=list(rubric.reference_answers) if include_reference else None,
             misconceptions=[MisconceptionPublic(id=m.id, claim=m.claim, why_wrong=m.why_wrong)
                             for m in rubric.misconceptions] if include_reference else None,

@@ -1,16 +1,20 @@
 """Settings that only the HTTP API needs, read from ``GRADER_*`` environment variables.
 
 Grading settings (model, thresholds, answer length limit) stay in ``grader.settings.Settings``;
-this class holds what a server adds on top: keys, CORS, request limits and the batcher.
+this class holds what a server adds on top: keys, CORS, request limits, read deadlines, the
+batcher and the LLM critiques' pool.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: The most items any batch may carry, whatever GRADER_BATCH_MAX_ITEMS says.
+MAX_BATCH_ITEMS = 10_000
 
 
 class ApiSettings(BaseSettings):
@@ -25,7 +29,7 @@ class ApiSettings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated origins allowed to call the API"
     )
-    batch_max_items: int = Field(default=100, ge=1, le=10_000,
+    batch_max_items: int = Field(default=100, ge=1, le=MAX_BATCH_ITEMS,
                                  description="most items one POST /v1/grade/batch may carry")
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024,
                                 description="largest request body accepted, in bytes")
@@ -33,6 +37,23 @@ class ApiSettings(BaseSettings):
                                         description="most answers graded in one embedding call")
     batcher_max_wait_ms: float = Field(default=5.0, ge=0, le=1000,
                                        description="how long a batch waits for more requests")
+    llm_concurrency: int = Field(default=8, ge=1, le=256,
+                                 description="LLM critiques run at once (a thread each)")
+    llm_deadline_s: float = Field(
+        default=60.0, gt=0, le=3600,
+        description="longest an LLM critique may take, queue included, before the grade falls "
+        "back to the offline critic")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=600,
+        description="deadline for a request's line and headers, from its first byte (or from "
+        "the connection's opening)")
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600,
+                                  description="deadline for reading a whole request body")
+    keep_alive_timeout_s: int = Field(default=5, ge=1, le=600,
+                                      description="how long an idle connection stays open")
+    limit_concurrency: int = Field(
+        default=256, ge=1, le=100_000,
+        description="connections and requests at once (per worker) before new requests get 503")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("api_keys", "cors_origins", mode="before")
@@ -42,9 +63,26 @@ class ApiSettings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _some_key_when_set(cls, value: object) -> object:
+        # A variable that is set but holds no key ("", ",") would silently turn authentication
+        # off: say so instead. Unset, it is the default (no keys) and never a string.
+        if isinstance(value, str) and not value.replace(",", "").strip():
+            raise ValueError("it is set but holds no key (only commas or spaces); give at least "
+                             "one key, or unset it to run without authentication")
+        return value
+
     @property
     def auth_enabled(self) -> bool:
         return bool(self.api_keys)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """The uvicorn settings these limits need: ``uvicorn.run(..., **options)``."""
+        from api.protocol import DeadlineH11Protocol  # imports uvicorn: only when serving
+
+        return {"http": DeadlineH11Protocol, "limit_concurrency": self.limit_concurrency,
+                "timeout_keep_alive": self.keep_alive_timeout_s}
 
 
 @lru_cache(maxsize=1)

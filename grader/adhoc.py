@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from grader.errors import InvalidQuestionError, describe_validation_error
 from grader.rubric import Criterion, Rubric
@@ -13,18 +15,51 @@ from grader.text import slugify, split_clauses, split_sentences, words
 #: Sentences shorter than this are split no further; longer ones are split into clauses.
 _CLAUSE_SPLIT_WORDS = 18
 
+# Limits of an ad-hoc question (README, "Ad-hoc questions"). Its texts are embedded on the
+# request's time, in the shared model's queue, so they are bounded like an answer is: together
+# at most 50,000 characters, a few seconds of model time on a CPU.
+MAX_QUESTION_CHARS = 5_000
+MAX_REFERENCES = 10
+MAX_REFERENCE_CHARS = 3_000
+MAX_CRITERIA = 30
+MAX_CRITERION_CHARS = 500
+MAX_ID_CHARS = 200
+
+#: Control characters a text may hold: line breaks and tabs. Any other (NUL, escape, ...) is
+#: refused: no one types them, and they can make one text look like another to a cache key.
+ALLOWED_CONTROLS = frozenset("\n\r\t")
+
+
+def _plain_text(value: str) -> str:
+    """Refuse control characters other than ``ALLOWED_CONTROLS`` (pydantic already refuses a
+    lone surrogate: not Unicode text)."""
+    for position, char in enumerate(value):
+        if unicodedata.category(char) == "Cc" and char not in ALLOWED_CONTROLS:
+            raise ValueError(
+                f"a control character (U+{ord(char):04X}) at character {position}; remove it "
+                "(only line breaks and tabs are allowed)")
+    return value
+
+
+QuestionText = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS),
+                         AfterValidator(_plain_text)]
+ReferenceText = Annotated[str, Field(max_length=MAX_REFERENCE_CHARS), AfterValidator(_plain_text)]
+CriterionText = Annotated[str, Field(max_length=MAX_CRITERION_CHARS), AfterValidator(_plain_text)]
+IdText = Annotated[str, Field(max_length=MAX_ID_CHARS), AfterValidator(_plain_text)]
+
 
 class AdhocQuestion(BaseModel):
     """A question to grade against without a rubric file."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    question: str = Field(min_length=1, max_length=5_000)
-    reference_answers: list[str] = Field(min_length=1, max_length=10)
-    criteria: list[str] | None = Field(
-        default=None, description="key points; derived from the first reference answer when absent"
+    question: QuestionText
+    reference_answers: list[ReferenceText] = Field(min_length=1, max_length=MAX_REFERENCES)
+    criteria: list[CriterionText] | None = Field(
+        default=None, max_length=MAX_CRITERIA,
+        description="key points; derived from the first reference answer when absent",
     )
-    id: str | None = Field(default=None, description="an id for the result; derived when absent")
+    id: IdText | None = Field(default=None, description="an id for the result; derived when absent")
 
 
 class QuestionFields(BaseModel):

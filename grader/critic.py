@@ -6,15 +6,23 @@ LLM critic (``grader.llm``) adds judgement and falls back to this one when it ca
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from grader.errors import CriticError
 from grader.evidence import Evidence
+from grader.judge import CriterionJudge
 from grader.result import CriterionStatus, CriticInfo, Feedback
 from grader.rubric import Rubric
 from grader.scoring import criterion_credit, status_from_strength
 from grader.settings import ScoringConfig
+
+#: What a client is told when the LLM critic fails: its details (the server's address, its
+#: error text) are for the operator, in the log of ``LLM_LOGGER``.
+FALLBACK_REASON = "the LLM critic did not answer usably; graded offline"
+LLM_LOGGER = "grader.llm"
+_log = logging.getLogger(LLM_LOGGER)
 
 
 @dataclass(frozen=True)
@@ -61,19 +69,32 @@ class Critic(Protocol):
 
 
 class OfflineCritic:
-    """Deterministic critic: statuses and graded credit from embedding similarity, feedback from
-    the rubric."""
+    """Deterministic critic: statuses and graded credit per criterion from the embedding
+    evidence, feedback from the rubric.
+
+    With a ``judge`` (``grader.judge``, the default when ``Grader`` builds it) and the
+    evidence's criterion features (computed for bank questions), the learned judge decides each
+    status and its credit; else the strength thresholds of ``ScoringConfig`` do.
+    """
+
+    def __init__(self, judge: CriterionJudge | None = None) -> None:
+        self.judge = judge
 
     def critique(self, request: CritiqueRequest) -> Critique:
         rubric, evidence, config = request.rubric, request.evidence, request.scoring
+        features = evidence.criterion_features
+        if self.judge is not None and features is not None and config.offline_judge:
+            verdicts = [(j.status, j.credit) for j in self.judge.judge(features)]
+        else:
+            verdicts = [(status_from_strength(m.strength, config),
+                         criterion_credit(m.strength, config)) for m in evidence.criteria]
         judgements = tuple(
             CriterionJudgement(
-                id=criterion.id,
-                status=(status := status_from_strength(match.strength, config)),
-                evidence=match.passage if status != "missed" else None,
-                credit=criterion_credit(match.strength, config),
+                id=criterion.id, status=status,
+                evidence=match.passage if status != "missed" else None, credit=credit,
             )
-            for criterion, match in zip(rubric.criteria, evidence.criteria, strict=True)
+            for criterion, match, (status, credit) in zip(rubric.criteria, evidence.criteria,
+                                                           verdicts, strict=True)
         )
         found = tuple(
             MisconceptionJudgement(id=misconception.id, evidence=match.passage)
@@ -90,10 +111,12 @@ class OfflineCritic:
 
 
 class FallbackCritic:
-    """Asks ``primary``; when it raises ``CriticError``, asks ``fallback`` and says why.
+    """Asks ``primary``; when it raises ``CriticError``, asks ``fallback`` and says so.
 
     The fallback's critique carries the primary's model, token usage and flags (an LLM that
-    was fooled into an unusable reply still reports the injection it saw).
+    was fooled into an unusable reply still reports the injection it saw). Its
+    ``fallback_reason`` is the generic ``FALLBACK_REASON``; why the primary failed is logged
+    (logger ``grader.llm``), since it names the server and quotes its errors.
     """
 
     def __init__(self, primary: Critic, fallback: Critic) -> None:
@@ -104,8 +127,10 @@ class FallbackCritic:
         try:
             return self.primary.critique(request)
         except CriticError as error:
+            _log.warning("LLM critic failed on question %r; graded offline: %s",
+                         request.rubric.id, error)
             critique = self.fallback.critique(request)
-            info = CriticInfo(kind=critique.info.kind, fallback_reason=str(error),
+            info = CriticInfo(kind=critique.info.kind, fallback_reason=FALLBACK_REASON,
                               usage=error.usage, model=error.model)
             return Critique(criteria=critique.criteria, misconceptions=critique.misconceptions,
                             feedback=critique.feedback, info=info, flags=error.flags)

@@ -4,19 +4,21 @@ Two outputs of one model: ``embed`` gives one vector per text; ``embed_tokens`` 
 model's vector for every token of a text with the characters it covers, so one pass over an
 answer yields its sentences' and words' vectors too (``grader.pooling``).
 
-Rubric texts (reference answers, criteria, misconceptions) are embedded once and kept in a
-SQLite file keyed by model and text, so a restart does not recompute them. Candidate answers
-are not cached: they are embedded fresh and never written to disk.
+Rubric texts of the bank (reference answers, criteria, misconceptions) are embedded once and
+kept in a SQLite file keyed by model, kind of vector and text, so a restart does not recompute
+them. Candidate answers and ad-hoc rubrics are not cached there: they are embedded fresh and
+never written to disk (``grader.encoding``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -25,7 +27,11 @@ from grader.settings import DEFAULT_EMBEDDING_MODEL
 from grader.store import SqliteStore
 from grader.vectors import TokenVectors, Vectors
 
-_TOKENS = "tokens\x00"  # cache key prefix of token vectors, apart from whole-text vectors
+_log = logging.getLogger(__name__)
+
+# The kinds of vector in the cache, in a column of their own: no text can take another kind's key.
+_VECTOR, _TOKENS = "vector", "tokens"
+DecodedT = TypeVar("DecodedT")
 
 
 @runtime_checkable
@@ -149,47 +155,71 @@ class SentenceTransformerEmbedder:
 
 
 class EmbeddingCache:
-    """A SQLite store of vectors keyed by (model, sha256 of text). Safe across threads."""
+    """A SQLite store of vectors keyed by (model, kind, sha256 of the text). Safe across threads.
+
+    The kind of vector (a text's vector, or its token vectors) is a column of the key, so no
+    text can take another kind's key. The table of earlier versions (``vectors``), keyed by a
+    hash of kind and text run together, is dropped at open: a crafted text could collide there.
+    An entry that does not decode is deleted and counts as missing, so it is recomputed.
+    """
 
     def __init__(self, path: Path) -> None:
-        self._store = SqliteStore(path, "CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, "
-                                        "vector BLOB, PRIMARY KEY (model, key))")
+        self._store = SqliteStore(
+            path, "DROP TABLE IF EXISTS vectors; "
+                  "CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, kind TEXT NOT NULL, "
+                  "key TEXT NOT NULL, vector BLOB, PRIMARY KEY (model, kind, key))")
 
     @staticmethod
-    def key(text: str, kind: str = "") -> str:
-        return hashlib.sha256(f"{kind}{text}".encode()).hexdigest()
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def get_many(self, model: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return {text: np.frombuffer(blob, dtype=np.float32)
-                for text, blob in self._read(model, texts, "").items()}
+        return self._read(model, texts, _VECTOR, _decode_vector)
 
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
-        self._write(model, {t: np.asarray(v, np.float32).tobytes() for t, v in items.items()}, "")
+        self._write(model, {t: np.asarray(v, np.float32).tobytes() for t, v in items.items()},
+                    _VECTOR)
 
     def get_tokens(self, model: str, texts: Sequence[str]) -> dict[str, TokenVectors]:
-        return {text: TokenVectors.from_bytes(blob)
-                for text, blob in self._read(model, texts, _TOKENS).items()}
+        return self._read(model, texts, _TOKENS, TokenVectors.from_bytes)
 
     def put_tokens(self, model: str, items: dict[str, TokenVectors]) -> None:
         self._write(model, {text: tokens.to_bytes() for text, tokens in items.items()}, _TOKENS)
 
-    def _read(self, model: str, texts: Sequence[str], kind: str) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
+    def _read(self, model: str, texts: Sequence[str], kind: str,
+              decode: Callable[[bytes], DecodedT]) -> dict[str, DecodedT]:
+        found: dict[str, DecodedT] = {}
         for text in dict.fromkeys(texts):
-            row = self._store.fetch_one("SELECT vector FROM vectors WHERE model = ? AND key = ?",
-                                        (model, self.key(text, kind)))
-            if row is not None:
-                found[text] = bytes(row[0])
+            key = self.key(text)
+            row = self._store.fetch_one(
+                "SELECT vector FROM embeddings WHERE model = ? AND kind = ? AND key = ?",
+                (model, kind, key))
+            if row is None:
+                continue
+            try:
+                found[text] = decode(bytes(row[0]))
+            except (ValueError, TypeError, IndexError) as error:  # damaged: drop, recompute
+                _log.warning("dropping an embedding cache entry that does not decode (%s)", error)
+                self._store.execute(
+                    "DELETE FROM embeddings WHERE model = ? AND kind = ? AND key = ?",
+                    (model, kind, key))
         return found
 
     def _write(self, model: str, blobs: dict[str, bytes], kind: str) -> None:
-        self._store.execute_many("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                                 [(model, self.key(text, kind), blob)
+        self._store.execute_many("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)",
+                                 [(model, kind, self.key(text), blob)
                                   for text, blob in blobs.items()])
 
     def count(self, model: str) -> int:
-        row = self._store.fetch_one("SELECT COUNT(*) FROM vectors WHERE model = ?", (model,))
+        row = self._store.fetch_one("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,))
         return int(row[0]) if row else 0
+
+
+def _decode_vector(blob: bytes) -> np.ndarray:
+    vector = np.frombuffer(blob, dtype=np.float32)  # ValueError unless a whole number of floats
+    if vector.size == 0 or not np.isfinite(vector).all():
+        raise ValueError(f"a vector of {vector.size} values, not all finite")
+    return vector
 
 
 class CachedEmbedder:
@@ -206,10 +236,13 @@ class CachedEmbedder:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         unique = list(dict.fromkeys(texts))
-        known = self._cache.get_many(self.model_name, unique)
+        known = _one_size(self._cache.get_many(self.model_name, unique), lambda v: v.shape)
         missing = [text for text in unique if text not in known]
         if missing:
             fresh = self._inner.embed(missing)
+            if known and next(iter(known.values())).shape != fresh.shape[1:]:
+                missing, known = unique, {}  # the cache holds another model's vectors
+                fresh = self._inner.embed(missing)
             self.computed += len(missing)
             new = dict(zip(missing, fresh, strict=True))
             self._cache.put_many(self.model_name, new)
@@ -218,14 +251,26 @@ class CachedEmbedder:
 
     def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
         unique = list(dict.fromkeys(texts))
-        known = self._cache.get_tokens(self.model_name, unique)
+        known = _one_size(self._cache.get_tokens(self.model_name, unique),
+                          lambda t: t.vectors.shape[1:])
         missing = [text for text in unique if text not in known]
         if missing:
             fresh = dict(zip(missing, self._inner.embed_tokens(missing), strict=True))
+            sizes = {t.vectors.shape[1:] for t in [*fresh.values(), *known.values()]}
+            if known and len(sizes) > 1:  # the cache holds another model's vectors
+                missing, known = unique, {}
+                fresh = dict(zip(missing, self._inner.embed_tokens(missing), strict=True))
             self.computed += len(missing)
             self._cache.put_tokens(self.model_name, fresh)
             known.update(fresh)
         return [known[text] for text in texts]
+
+
+def _one_size(found: dict[str, DecodedT], size: Callable[[DecodedT], object]
+              ) -> dict[str, DecodedT]:
+    """``found``, or nothing when its entries disagree in size (a damaged or mixed cache: they
+    are all recomputed and overwritten)."""
+    return found if len({size(value) for value in found.values()}) <= 1 else {}
 
 
 class MemoryCachedEmbedder:

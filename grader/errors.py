@@ -3,8 +3,10 @@
     GraderError
     ├── RubricError            a rubric file is missing, unreadable or invalid
     ├── UnknownQuestionError   no rubric has that id
-    ├── InvalidAnswerError     the answer breaks a limit (too long, wrong type)
-    ├── InvalidQuestionError   an ad-hoc question cannot be turned into a rubric
+    ├── InvalidAnswerError     the answer breaks a limit (too long, wrong type, lone surrogate)
+    ├── InvalidQuestionError   an ad-hoc question cannot be turned into a rubric (or takes a
+    │                          bank question's id)
+    ├── GradingFailedError     grading one answer failed unexpectedly; the others are graded
     ├── ConfigurationError     a setting is wrong or something it needs is missing
     │   ├── CriticUnavailableError  the LLM critic was asked for but is not configured
     │   └── MissingExtraError       an optional dependency (an extra) is not installed
@@ -63,6 +65,18 @@ class InvalidQuestionError(GraderError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("The ad-hoc question cannot be graded against: " + "; ".join(problems))
+
+
+class GradingFailedError(GraderError):
+    """Grading one answer failed in a way no check foresaw (a bug, or input a library could not
+    handle). It stands in that answer's place; the answers graded with it are unaffected. The
+    original exception is its ``__cause__`` and is logged, never shown to the client."""
+
+    def __init__(self, cause: BaseException) -> None:
+        self.cause_type = type(cause).__name__
+        super().__init__(f"Grading this answer failed unexpectedly ({self.cause_type}); the "
+                         "failure has been logged and other answers were not affected. Check the "
+                         "text for unusual characters, and report it if it happens again.")
 
 
 class ConfigurationError(GraderError):

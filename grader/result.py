@@ -10,6 +10,7 @@ CriterionStatus = Literal["met", "partial", "missed", "contradicted"]
 Verdict = Literal["pass", "borderline", "fail"]
 CriticKind = Literal["offline", "llm"]
 CriticChoice = Literal["auto", "offline", "llm"]
+QuestionSource = Literal["bank", "adhoc"]
 
 
 class _Result(BaseModel):
@@ -71,16 +72,25 @@ class Signals(_Result):
     question_similarity: float = Field(description="answer vs the question itself")
     question_overlap: float = Field(description="share of the answer's words found in the question")
     answer_words: int
+    raw_score: float = Field(default=0.0, description="the score before calibration, 0-100")
 
 
 class Versions(_Result):
     grader: str
     rubric_hash: str
     embedding_model: str
+    calibration: str | None = Field(
+        default=None, description="the score calibration applied (None: the raw score)")
+    judge: str | None = Field(
+        default=None, description="the offline critic's criterion judge, when it judged")
 
 
 class GradeResult(_Result):
     question_id: str
+    source: QuestionSource = Field(
+        description="'bank': the bank's question with this id; 'adhoc': a question given inline "
+        "(an ad-hoc question can never take a bank question's id)"
+    )
     score: float = Field(ge=0, le=100)
     verdict: Verdict
     criteria: list[CriterionResult]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import Grader, QuestionBank, Settings
+from grader import Grader, QuestionBank, ScoringConfig, Settings
 from tests.fakes import MAX_ANSWER_CHARS, FakeEmbedder
 from tests.shared_files import REPO, SOURCE_DOCUMENT, require
 
@@ -31,8 +31,13 @@ def fake_grader(bank: QuestionBank) -> Grader:
     """The real question bank with a bag-of-words embedder: fast and deterministic.
 
     Its answer limit is ``tests.fakes.MAX_ANSWER_CHARS``, small enough to send an answer over it.
+    The learned judge and the score calibration were fitted on the real model's vectors, so
+    with bag-of-words vectors the grader judges by strength thresholds and reports the raw
+    score: tests/test_judge.py and the integration tests exercise the judge.
     """
-    return Grader(bank, FakeEmbedder(), settings=Settings(max_answer_chars=MAX_ANSWER_CHARS))
+    return Grader(bank, FakeEmbedder(), settings=Settings(
+        max_answer_chars=MAX_ANSWER_CHARS,
+        scoring=ScoringConfig(offline_judge=False, calibrate_score=False)))
 
 
 @pytest.fixture(scope="session")

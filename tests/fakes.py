@@ -51,3 +51,25 @@ class FakeEmbedder:
         vector = np.zeros(self.dimension, dtype=np.float32)
         vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] = 1.0
         return vector
+
+
+#: The word that makes ``PoisonEmbedder`` fail.
+POISON = "zzpoison"
+
+
+class PoisonEmbedder(FakeEmbedder):
+    """Fails the way the real tokenizer does on a lone surrogate: a ``TypeError`` for the whole
+    call when any text in it holds ``POISON``."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self._check(texts)
+        return super().embed(texts)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+        self._check(texts)
+        return super().embed_tokens(texts)
+
+    @staticmethod
+    def _check(texts: Sequence[str]) -> None:
+        if any(POISON in text for text in texts):
+            raise TypeError("TextEncodeInput must be Union[TextInputSequence, ...]")

@@ -15,6 +15,7 @@ from grader import (
     InvalidAnswerError,
     InvalidQuestionError,
     QuestionBank,
+    ScoringConfig,
     Settings,
     UnknownQuestionError,
 )
@@ -154,7 +155,9 @@ def test_long_input_goes_to_the_model_in_bounded_groups(bank: QuestionBank, tmp_
                                                         monkeypatch) -> None:
     monkeypatch.setattr("grader.encoding.CHARS_PER_PASS", 100)
     embedder = FakeEmbedder()
-    grader = Grader(bank, embedder, settings=Settings(cache_dir=tmp_path))
+    # strength thresholds: the evidence each answer's own vectors give shows in its statuses
+    grader = Grader(bank, embedder, settings=Settings(
+        cache_dir=tmp_path, scoring=ScoringConfig(offline_judge=False)))
     grader.warm_up()
     embedder.token_calls.clear()
     answers = [f"Adam keeps a moving average, answer {i}." for i in range(5)]  # 38 characters
@@ -162,3 +165,34 @@ def test_long_input_goes_to_the_model_in_bounded_groups(bank: QuestionBank, tmp_
     assert embedder.token_calls == [answers[:2], answers[2:4], answers[4:]]
     assert [type(r).__name__ for r in results] == ["GradeResult"] * 5
     assert [r.criteria[0].evidence for r in results] == answers  # each kept its own vectors
+
+
+# -- issue 16: invisible characters and other scripts ----------------------------------------------
+
+
+def _hide_in_words(text: str, char: str) -> str:
+    """``char`` inside every word of four or more letters, where a reader cannot see it."""
+    return " ".join(w[:2] + char + w[2:] if len(w) > 3 else w for w in text.split())
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u00ad", "\u2060", "\ufeff"],
+                         ids=["zero-width-space", "soft-hyphen", "word-joiner", "bom"])
+def test_invisible_characters_do_not_hide_a_restated_question(grader: Grader, char: str) -> None:
+    question = grader.bank.get("adam-optimizer").question
+    plain = grader.grade("adam-optimizer", question)
+    hidden = grader.grade("adam-optimizer", _hide_in_words(question, char))
+    assert plain.flags == ["restates_question"]
+    assert hidden.flags == plain.flags and hidden.score == plain.score
+
+
+@pytest.mark.parametrize(("question", "reference"), [
+    ("Что такое стек?", "Стек хранит элементы по принципу последним пришёл, первым ушёл."),
+    ("स्टैक क्या है?", "स्टैक एक डेटा संरचना है जिसमें अंतिम तत्व पहले निकलता है।"),
+    ("Qu'est-ce qu'une pile ?", "Une pile empile les éléments : le dernier entré sort le premier."),
+], ids=["russian", "hindi", "french"])
+def test_an_answer_in_another_script_is_graded_not_empty(grader: Grader, question: str,
+                                                         reference: str) -> None:
+    adhoc = AdhocQuestion(question=question, reference_answers=[reference])
+    result = grader.grade(adhoc, reference)
+    assert "empty" not in result.flags and result.signals.answer_words > 3
+    assert result.verdict == "pass"

@@ -1,12 +1,18 @@
-"""Grading: one answer, or a batch with one result or one error per item."""
+"""Grading: one answer, or a batch with one result or one error per item.
 
-from __future__ import annotations
+The routes are built per app (``build_router``): the batch body's model carries the app's item
+limit, so a batch over it is refused on the count alone, before any item is validated.
+"""
+
+# No ``from __future__ import annotations`` here: the batch route's body model is made in
+# ``build_router``, and FastAPI must see that class itself, not a name it would look up in
+# this module's globals.
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 
-from api.deps import ApiSettingsDep, BatcherDep, GraderDep, MetricsDep
+from api.deps import BatcherDep, GraderDep, MetricsDep
 from api.errors import ApiError, ErrorBody, ErrorResponse, count_error, describe_grader_error
 from api.schemas import (
     AdhocGradeRequest,
@@ -16,12 +22,11 @@ from api.schemas import (
     BatchItemFailed,
     BatchItemGraded,
     GradeRequest,
+    batch_request_model,
 )
 from grader.errors import GraderError, InvalidQuestionError
 from grader.grading import GradeItem, Grader
 from grader.result import GradeResult
-
-router = APIRouter(prefix="/v1/grade", tags=["grading"])
 
 _GRADE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse, "description": "critic 'llm' asked for, but no LLM is set up"},
@@ -38,11 +43,11 @@ def _to_item(grader: Grader, request: BankGradeRequest | AdhocGradeRequest) -> G
     try:
         rubric = grader.resolve(request.to_question())
     except InvalidQuestionError as error:
-        raise ApiError(422, "invalid_question", str(error), error.problems) from None
+        _, body = describe_grader_error(error)
+        raise ApiError(422, body.code, body.message, body.details) from None
     return GradeItem(rubric, request.answer, request.critic)
 
 
-@router.post("", response_model=GradeResult, responses=_GRADE_ERRORS)
 async def grade(
     request: Annotated[GradeRequest, Body(openapi_examples={
         "bank": {"summary": "a question from the bank",
@@ -63,18 +68,8 @@ async def grade(
     return outcome
 
 
-@router.post("/batch", response_model=BatchGradeResponse,
-             responses={503: _GRADE_ERRORS[503]})
-async def grade_batch(
-    request: BatchGradeRequest, grader: GraderDep, batcher: BatcherDep, metrics: MetricsDep,
-    settings: ApiSettingsDep, http: Request,
-) -> BatchGradeResponse:
-    """Grade many answers; one result or one error per item, in request order."""
-    if len(request.items) > settings.batch_max_items:
-        raise ApiError(422, "too_many_items",
-                       f"The batch has {len(request.items):,} items; the limit is "
-                       f"{settings.batch_max_items:,}. Split it, or raise GRADER_BATCH_MAX_ITEMS.",
-                       {"items": len(request.items), "max_items": settings.batch_max_items})
+async def _grade_batch(request: BatchGradeRequest, grader: Grader, batcher: BatcherDep,
+                       metrics: MetricsDep, http: Request) -> BatchGradeResponse:
     items: list[GradeItem | ErrorBody] = []
     for entry in request.items:
         try:
@@ -99,3 +94,22 @@ async def grade_batch(
             count_error(http.app, failed.error.code)
     graded = sum(isinstance(r, BatchItemGraded) for r in results)
     return BatchGradeResponse(results=results, graded=graded, failed=len(results) - graded)
+
+
+def build_router(max_batch_items: int) -> APIRouter:
+    """The grading routes, with at most ``max_batch_items`` items in a batch."""
+    router = APIRouter(prefix="/v1/grade", tags=["grading"])
+    router.add_api_route("", grade, methods=["POST"], response_model=GradeResult,
+                         responses=_GRADE_ERRORS)
+    limited = batch_request_model(max_batch_items)
+
+    async def grade_batch(
+        request: limited,  # type: ignore[valid-type]  # made above, with the limit
+        grader: GraderDep, batcher: BatcherDep, metrics: MetricsDep, http: Request,
+    ) -> BatchGradeResponse:
+        """Grade many answers; one result or one error per item, in request order."""
+        return await _grade_batch(request, grader, batcher, metrics, http)
+
+    router.add_api_route("/batch", grade_batch, methods=["POST"],
+                         response_model=BatchGradeResponse, responses={503: _GRADE_ERRORS[503]})
+    return router

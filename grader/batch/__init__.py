@@ -7,8 +7,9 @@ summary = run_batch(Grader.from_settings(get_settings()), plan)
 """
 
 from grader.batch.errors import BatchError, OutputExistsError, ResumeError
+from grader.batch.lines import MAX_ROW_BYTES
 from grader.batch.output import CSV_COLUMNS, OutputRecord
-from grader.batch.readers import FORMATS, RowReader, count_rows
+from grader.batch.readers import FORMATS, MAX_CSV_COLUMNS, RowReader, count_rows
 from grader.batch.runner import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONCURRENCY,
@@ -25,6 +26,8 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_CONCURRENCY",
     "FORMATS",
+    "MAX_CSV_COLUMNS",
+    "MAX_ROW_BYTES",
     "BatchError",
     "BatchOptions",
     "BatchPlan",

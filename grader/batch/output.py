@@ -1,8 +1,10 @@
 """Output records and their two encodings, JSONL and CSV, written durably chunk by chunk.
 
 A JSONL record is the row's ``id``, ``row`` and ``line``, then either every ``GradeResult`` field or
-``error: {kind, message}``. A CSV record flattens the same into ``CSV_COLUMNS``. Every record is
-written whole and ends with a newline, which is what lets ``resume`` tell a torn tail from a record.
+``error: {kind, message}``, then ``input_digest`` (see ``grader.batch.fingerprint``). A CSV record
+flattens the same into ``CSV_COLUMNS``, with every text cell that a spreadsheet would take for a
+formula prefixed with ``'`` (``csv_cell``). Every record is written whole and ends with a newline,
+which is what lets ``resume`` tell a torn tail from a record.
 """
 
 from __future__ import annotations
@@ -22,10 +24,21 @@ from grader.result import GradeResult
 
 CSV_COLUMNS = (
     "id", "row", "line", "question_id", "score", "verdict", "missed_criteria", "feedback",
-    "critic", "needs_review", "flags", "error_kind", "error",
+    "critic", "needs_review", "flags", "error_kind", "error", "input_digest",
 )
 #: Separator of list values (missed criterion ids, flags) inside one CSV cell.
 CSV_LIST_SEPARATOR = "; "
+# A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+# Line breaks to str.splitlines() (and to JavaScript before ES2019) that JSON leaves unescaped.
+_LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
+
+
+def csv_cell(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet shows as text: ``=SUM(A1)`` becomes ``'=SUM(A1)``."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 @dataclass(frozen=True)
@@ -38,35 +51,42 @@ class OutputRecord:
     result: GradeResult | None = None
     problem: RowProblem | None = None
     question_id: str | None = None
+    input_digest: str = ""
 
     def as_json(self) -> dict[str, Any]:
         head: dict[str, Any] = {"id": self.id, "row": self.row, "line": self.line}
+        tail = {"input_digest": self.input_digest}
         if self.result is not None:
-            return head | self.result.model_dump(mode="json")
+            return head | self.result.model_dump(mode="json") | tail
         if self.question_id is not None:
             head["question_id"] = self.question_id
         problem = self.problem or RowProblem("grading_failed", "no result")
-        return head | {"error": {"kind": problem.kind, "message": problem.message}}
+        return head | {"error": {"kind": problem.kind, "message": problem.message}} | tail
 
     def as_csv(self) -> list[str]:
         result, problem = self.result, self.problem
-        base = [self.id, str(self.row), str(self.line)]
         if result is None:
             problem = problem or RowProblem("grading_failed", "no result")
-            return [*base, self.question_id or "", "", "", "", "", "", "", "",
-                    problem.kind, problem.message]
-        missed = [c.id for c in result.criteria if c.status in ("missed", "contradicted")]
-        return [*base, result.question_id, f"{result.score:g}", result.verdict,
-                CSV_LIST_SEPARATOR.join(missed), result.feedback.summary, result.critic.kind,
-                "true" if result.needs_review else "false", CSV_LIST_SEPARATOR.join(result.flags),
-                "", ""]
+            texts = [self.question_id or "", "", "", "", "", "", "", "", problem.kind,
+                     problem.message]
+        else:
+            missed = [c.id for c in result.criteria if c.status in ("missed", "contradicted")]
+            texts = [result.question_id, f"{result.score:g}", result.verdict,
+                     CSV_LIST_SEPARATOR.join(missed), result.feedback.summary,
+                     result.critic.kind, "true" if result.needs_review else "false",
+                     CSV_LIST_SEPARATOR.join(result.flags), "", ""]
+        # Every text cell, input-derived or not, is made safe: the rule needs no exceptions.
+        return [csv_cell(self.id), str(self.row), str(self.line),
+                *(csv_cell(text) for text in texts), self.input_digest]
 
 
 def encode(records: Sequence[OutputRecord], fmt: Format) -> bytes:
     """The bytes of ``records``, each ending in a newline."""
     if fmt == "jsonl":
-        # JSON escapes newlines inside strings, so one record is exactly one line.
-        text = "".join(json.dumps(r.as_json(), ensure_ascii=False) + "\n" for r in records)
+        # JSON escapes newlines inside strings, so one record is exactly one line; the three
+        # line breaks it leaves alone are escaped too, for readers that split on them.
+        text = "".join(json.dumps(r.as_json(), ensure_ascii=False).translate(_LINE_BREAKS)
+                       + "\n" for r in records)
     else:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")

@@ -2,8 +2,11 @@
 
 Records are appended whole and in input order, so a run killed at any instant (even by SIGKILL in
 the middle of a write) leaves rows 1..K complete plus at most one torn record at the end. The torn
-part is cut off (it never ends in a newline, or, in CSV, ends inside a quoted field) and the run
-goes on at row K + 1.
+part (it never ends in a newline, or, in CSV, ends inside a quoted field) is cut off by
+``cut_torn_tail`` once the runner has checked the input against the last record's
+``input_digest``, and the run goes on at row K + 1. Anything else (a complete line that is not a
+record, a record without a digest, rows out of order) is not what a killed run leaves: it is
+refused, and the file is left as it was.
 """
 
 from __future__ import annotations
@@ -17,38 +20,42 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from grader.batch.errors import ResumeError
+from grader.batch.fingerprint import is_digest
 from grader.batch.output import CSV_COLUMNS, csv_header
 from grader.batch.readers import Format
 from grader.batch.summary import BatchSummary
 
 _START_OVER = "use --force to start over, or choose another output file"
+# How every JSONL record starts (``OutputRecord.as_json``): a torn tail must start so too.
+_JSONL_RECORD_START = b'{"id": "'
 
 
 @dataclass
 class ExistingOutput:
-    """The complete rows already in an output file."""
+    """The complete rows already in an output file, and where they end."""
 
     rows_done: int = 0
-    last_id: str | None = None
+    last_digest: str = ""  # the ``input_digest`` of row ``rows_done``
+    good_end: int = 0      # bytes of the file that hold the header and complete rows
+    size: int = 0          # bytes of the whole file, a torn tail included
     summary: BatchSummary = field(default_factory=BatchSummary)
 
 
 @dataclass(frozen=True)
 class _Seen:
     row: int
-    id: str
     score: float | None
     verdict: str | None
     error_kind: str | None
+    digest: str
 
 
 def recover(path: Path, fmt: Format) -> ExistingOutput:
-    """Read the complete records of ``path``, truncate a torn tail, and count what is there."""
+    """Read the complete records of ``path`` and count them; the file is not changed."""
     existing = ExistingOutput()
     with path.open("rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         scan = _jsonl_records(handle, path) if fmt == "jsonl" else _csv_records(handle, path, size)
-        good_end = 0
         for seen, end in scan:
             if seen.row != existing.rows_done + 1:
                 raise ResumeError(
@@ -56,41 +63,50 @@ def recover(path: Path, fmt: Format) -> ExistingOutput:
                     f"{seen.row}; the file was edited or not written by `grader batch`; "
                     f"{_START_OVER}."
                 )
-            existing.rows_done, existing.last_id, good_end = seen.row, seen.id, end
+            existing.rows_done, existing.last_digest, existing.good_end = seen.row, seen.digest, end
             existing.summary.count(score=seen.score, verdict=seen.verdict,
                                    error_kind=seen.error_kind)
-    if fmt == "csv" and good_end == 0 and size >= len(csv_header()):
-        good_end = len(csv_header())  # a complete header and no complete record yet
-    if good_end < size:
-        with path.open("r+b") as handle:
-            handle.truncate(good_end)
-            os.fsync(handle.fileno())
+    if fmt == "csv" and existing.good_end == 0 and size >= len(csv_header()):
+        existing.good_end = len(csv_header())  # a complete header and no complete record yet
+    existing.size = size
     existing.summary.resumed = existing.rows_done
     return existing
 
 
+def cut_torn_tail(path: Path, existing: ExistingOutput) -> None:
+    """Cut the torn last record ``recover`` found, if any, so that appending can go on."""
+    if existing.good_end < existing.size:
+        with path.open("r+b") as handle:
+            handle.truncate(existing.good_end)
+            os.fsync(handle.fileno())
+
+
 def _jsonl_records(handle: BinaryIO, path: Path) -> Iterator[tuple[_Seen, int]]:
-    offset, invalid_line = 0, None
+    offset = 0
     for line_number, raw in enumerate(handle, start=1):
-        if invalid_line is not None:
-            raise ResumeError(f"{path}: line {invalid_line} is not a batch record; {_START_OVER}.")
         offset += len(raw)
         if not raw.endswith(b"\n"):
-            return  # the torn last record
+            if raw.startswith(_JSONL_RECORD_START) or _JSONL_RECORD_START.startswith(raw):
+                return  # the torn last record
+            raise ResumeError(f"{path}: line {line_number} is not the start of a batch record; "
+                              f"{_START_OVER}.")
         try:
             seen = _from_json(json.loads(raw))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            invalid_line = line_number  # a torn tail if nothing follows it
-            continue
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            # A killed run leaves no complete line that is not a record: this file was edited.
+            raise ResumeError(f"{path}: line {line_number} is not a batch record; "
+                              f"{_START_OVER}.") from None
         yield seen, offset
 
 
 def _from_json(data: Any) -> _Seen:
+    digest = data["input_digest"]
+    if not isinstance(digest, str) or not is_digest(digest):
+        raise ValueError("no input digest")
     error = data.get("error")
     if error is not None:
-        return _Seen(int(data["row"]), str(data["id"]), None, None, str(error["kind"]))
-    return _Seen(int(data["row"]), str(data["id"]), float(data["score"]), str(data["verdict"]),
-                 None)
+        return _Seen(int(data["row"]), None, None, str(error["kind"]), digest)
+    return _Seen(int(data["row"]), float(data["score"]), str(data["verdict"]), None, digest)
 
 
 def _csv_records(handle: BinaryIO, path: Path, size: int) -> Iterator[tuple[_Seen, int]]:
@@ -120,16 +136,14 @@ def _csv_records(handle: BinaryIO, path: Path, size: int) -> Iterator[tuple[_See
                 return  # the torn last record ends inside a quoted field
             raise ResumeError(f"{path}: line {reader.line_num + 1} cannot be read ({exc}); "
                               f"{_START_OVER}.") from exc
-        complete = last_line[0].endswith(b"\n")
+        if not last_line[0].endswith(b"\n") and consumed[0] == size:
+            return  # the torn last record
         try:
             seen = _from_csv(fields)
         except (ValueError, IndexError):
-            seen = None
-        if not complete or seen is None:
-            if consumed[0] == size:
-                return  # the torn last record
+            # A killed run leaves no complete record that is not one: this file was edited.
             raise ResumeError(f"{path}: line {reader.line_num + 1} is not a batch record; "
-                              f"{_START_OVER}.")
+                              f"{_START_OVER}.") from None
         yield seen, consumed[0]
 
 
@@ -137,7 +151,10 @@ def _from_csv(fields: list[str]) -> _Seen:
     if len(fields) != len(CSV_COLUMNS):
         raise ValueError("wrong field count")
     record = dict(zip(CSV_COLUMNS, fields, strict=True))
+    if not is_digest(record["input_digest"]):
+        raise ValueError("no input digest")
     if record["error_kind"]:
-        return _Seen(int(record["row"]), record["id"], None, None, record["error_kind"])
-    return _Seen(int(record["row"]), record["id"], float(record["score"]), record["verdict"],
-                 None)
+        return _Seen(int(record["row"]), None, None, record["error_kind"],
+                     record["input_digest"])
+    return _Seen(int(record["row"]), float(record["score"]), record["verdict"], None,
+                 record["input_digest"])

@@ -1,7 +1,12 @@
-"""One input row: its fields validated into a ``GradeItem``, or the reason it cannot be graded."""
+"""One input row: its fields validated into a ``GradeItem``, or the reason it cannot be graded.
+
+``to_item`` is the one place where a row's fields become an item, so every check of a row's
+content lives there: types, lone surrogates, and the limits of an ad-hoc question.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -11,9 +16,11 @@ from pydantic import ConfigDict, ValidationError
 from grader.adhoc import AdhocQuestion, QuestionFields, rubric_from_adhoc
 from grader.errors import (
     GraderError,
+    GradingFailedError,
     InvalidAnswerError,
     InvalidQuestionError,
     UnknownQuestionError,
+    describe_validation_error,
 )
 from grader.grading import GradeItem
 from grader.result import CriticChoice
@@ -23,12 +30,13 @@ ProblemKind = Literal[
     "malformed_json",     # a JSONL line that is not JSON, or not a JSON object
     "malformed_csv",      # a CSV record the csv module rejects, or with the wrong field count
     "not_utf8",           # bytes that are not UTF-8
+    "row_too_long",       # a line (or CSV record) over --max-row-bytes, skipped unread
     "missing_field",      # no answer, or neither question_id nor question + reference_answer
     "wrong_type",         # a field of the wrong JSON type (answer: 42)
     "invalid_row",        # fields that contradict each other or break a limit of an ad-hoc question
     "duplicate_id",       # an id that an earlier row already used
     "unknown_question",   # a question_id that no rubric has
-    "invalid_answer",     # an answer the grader refuses (over GRADER_MAX_ANSWER_CHARS)
+    "invalid_answer",     # an answer the grader refuses (over GRADER_MAX_ANSWER_CHARS, not text)
     "grading_failed",     # any other GraderError the grader returned for this row
     "unexpected_error",   # an exception that is not a GraderError (a bug, a library failure)
 ]
@@ -36,6 +44,9 @@ ProblemKind = Literal[
 #: What a row must hold, said in every missing-field error.
 ROW_SHAPE = ("each row needs 'answer' and either 'question_id' or an ad-hoc 'question' with "
              "'reference_answer'")
+
+# Half of a UTF-16 surrogate pair on its own: JSON can spell it ("\ud800"), but it is not text.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -47,11 +58,16 @@ class RowProblem:
 
     @classmethod
     def from_grader_error(cls, error: GraderError) -> RowProblem:
+        if isinstance(error, GradingFailedError):  # a bug: the batch user may see its cause
+            return cls.unexpected(error.__cause__ if isinstance(error.__cause__, Exception)
+                                  else error)
         kind: ProblemKind = "grading_failed"
         if isinstance(error, UnknownQuestionError):
             kind = "unknown_question"
         elif isinstance(error, InvalidAnswerError):
             kind = "invalid_answer"
+        elif isinstance(error, InvalidQuestionError):  # an ad-hoc question the grader refuses
+            kind = "invalid_row"
         return cls(kind, str(error))
 
     @classmethod
@@ -70,6 +86,7 @@ class ParsedRow:
     item: GradeItem | None = None
     problem: RowProblem | None = None
     question_id: str | None = None  # as given, so error rows can show it
+    input_digest: str = ""  # the input's fingerprint up to this row (``grader.batch.fingerprint``)
 
 
 class InputRow(QuestionFields):
@@ -85,7 +102,7 @@ def row_id(fields: dict[str, object], row: int) -> str:
     """The row's own id when it has a usable one, else its row number."""
     value = fields.get("id")
     if isinstance(value, str) and value.strip():
-        return value.strip()
+        return without_lone_surrogates(value.strip())
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return str(row)
@@ -97,6 +114,9 @@ def to_item(fields: dict[str, object], critic: CriticChoice) -> GradeItem | RowP
         data = InputRow.model_validate(fields)
     except ValidationError as error:
         return _describe(error)
+    surrogate = _lone_surrogate(data)
+    if surrogate is not None:
+        return surrogate
     references = data.references
     if data.question_id is not None:
         if references:
@@ -112,9 +132,32 @@ def to_item(fields: dict[str, object], critic: CriticChoice) -> GradeItem | RowP
     try:
         rubric = _adhoc_rubric(data.question, tuple(references),
                                tuple(data.criteria) if data.criteria is not None else None)
+    except ValidationError as error:  # a limit of AdhocQuestion: blank, too long, too many
+        return RowProblem("invalid_row", "the ad-hoc question cannot be used: "
+                          + describe_validation_error(error, root="question", limit=3))
     except InvalidQuestionError as error:
         return RowProblem("invalid_row", str(error))
     return GradeItem(rubric, data.answer, critic)
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, so that it can be written out."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def _lone_surrogate(data: InputRow) -> RowProblem | None:
+    for name, value in data:
+        for index, text in enumerate(value if isinstance(value, list) else [value]):
+            found = _LONE_SURROGATE.search(text) if isinstance(text, str) else None
+            if found is None:
+                continue
+            field = f"{name}[{index}]" if isinstance(value, list) else name
+            return RowProblem(
+                "invalid_answer" if name == "answer" else "invalid_row",
+                f"field '{field}' holds a lone surrogate (U+{ord(found.group()):04X} at "
+                f"character {found.start() + 1}), which is not text; write characters outside "
+                "the Basic Multilingual Plane as a pair of \\u escapes, or as UTF-8")
+    return None
 
 
 @lru_cache(maxsize=256)

@@ -1,7 +1,8 @@
 """Run a batch: stream rows, grade them chunk by chunk, append them durably, resume exactly.
 
-Memory stays flat: one chunk of rows is held at a time. The one thing that grows is the set of
-row ids seen so far (to turn a repeated id into an error row), a few dozen bytes per row.
+Memory stays flat: one chunk of rows is held at a time, each row bounded (``--max-row-bytes``).
+The one thing that grows is a digest of each row id seen so far (to turn a repeated id into an
+error row), about a hundred bytes per row however long the id.
 
 What a crash can cost: with the offline critic a chunk is graded in one pass of the model and
 appended whole, so at most the chunk in flight (``--chunk-size`` rows, about 11 s of work at the
@@ -11,6 +12,7 @@ graded. An unexpected error in one row becomes that row's error row; the run goe
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,11 +21,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
-from grader.batch.errors import BatchError, OutputExistsError, ResumeError
+from grader.batch.errors import BatchError, OutputExistsError
+from grader.batch.lines import MAX_ROW_BYTES
 from grader.batch.output import OutputRecord, OutputWriter
-from grader.batch.readers import Format, RawRow, RowReader, format_of
-from grader.batch.resume import ExistingOutput, recover
-from grader.batch.rows import ParsedRow, RowProblem, row_id, to_item
+from grader.batch.readers import Format, RowReader, format_of
+from grader.batch.resume import ExistingOutput, cut_torn_tail, recover
+from grader.batch.rows import ParsedRow, RowProblem
+from grader.batch.stream import RowStream
 from grader.batch.summary import BatchSummary
 from grader.errors import GraderError
 from grader.grading import GradeItem, Grader, PreparedAnswer
@@ -52,10 +56,11 @@ class BatchOptions:
     concurrency: int = DEFAULT_CONCURRENCY
     resume: bool = False
     force: bool = False
+    max_row_bytes: int = MAX_ROW_BYTES  # a longer JSONL line or CSV record is an error row
 
     def __post_init__(self) -> None:
-        if self.chunk_size < 1 or self.concurrency < 1:
-            raise BatchError("chunk size and concurrency must be at least 1.")
+        if self.chunk_size < 1 or self.concurrency < 1 or self.max_row_bytes < 1:
+            raise BatchError("chunk size, concurrency and max row bytes must be at least 1.")
         if self.resume and self.force:
             raise BatchError("--resume continues the output and --force replaces it; "
                              "give one of them, not both.")
@@ -76,10 +81,9 @@ def plan_batch(input_path: Path, output_path: Path, options: BatchOptions) -> Ba
     """Check everything that can be checked before the model loads; raise ``BatchError`` if not."""
     input_format = format_of(input_path, options.input_format, "input")
     output_format = format_of(output_path, options.output_format, "output")
-    with RowReader(input_path, input_format):
+    with RowReader(input_path, input_format, options.max_row_bytes):
         pass  # opening checks the file and a CSV header
-    if output_path.exists() and output_path.resolve() == input_path.resolve():
-        raise BatchError(f"The output {output_path} is the input file; write to another file.")
+    _refuse_to_write_the_input(input_path, output_path)
     if output_path.is_dir():
         raise BatchError(f"The output {output_path} is a folder; name a file.")
     if not output_path.parent.is_dir():
@@ -89,7 +93,13 @@ def plan_batch(input_path: Path, output_path: Path, options: BatchOptions) -> Ba
             f"The output {output_path} already exists. Use --resume to continue it (rows already "
             "there are kept and skipped), or --force to replace it."
         )
-    return BatchPlan(input_path, output_path, input_format, output_format, options)
+    plan = BatchPlan(input_path, output_path, input_format, output_format, options)
+    if options.resume and output_path.exists():
+        # Checked here too, so that an output made from another input is refused before the
+        # model loads; run_batch checks again, against the files as they are then.
+        with RowReader(input_path, input_format, options.max_row_bytes) as raw_rows:
+            RowStream(raw_rows, options.critic, _existing_output(plan), input_path).skip_done()
+    return plan
 
 
 def run_batch(grader: Grader, plan: BatchPlan, progress: Progress | None = None) -> BatchSummary:
@@ -97,88 +107,76 @@ def run_batch(grader: Grader, plan: BatchPlan, progress: Progress | None = None)
     options = plan.options
     uses_llm = grader.critic_for(options.critic) is not grader.offline_critic
     started = time.perf_counter()
-    existing = _prepare_output(plan)
-    summary = existing.summary
-    if progress is not None:
-        progress.start(existing.rows_done)
+    _refuse_to_write_the_input(plan.input_path, plan.output_path)
+    existing = _existing_output(plan)
+    with RowReader(plan.input_path, plan.input_format, options.max_row_bytes) as raw_rows:
+        rows = RowStream(raw_rows, options.critic, existing, plan.input_path)
+        rows.skip_done()  # an output made from another input is refused before it changes
+        _make_room(plan, existing)
+        if progress is not None:
+            progress.start(existing.rows_done)
+        with OutputWriter(plan.output_path, plan.output_format) as writer:
+            _grade_rows(grader, rows, writer, existing.summary, progress, options, uses_llm)
+    existing.summary.elapsed_s = time.perf_counter() - started
+    return existing.summary
+
+
+def _grade_rows(grader: Grader, rows: Iterable[ParsedRow], writer: OutputWriter,
+                summary: BatchSummary, progress: Progress | None, options: BatchOptions,
+                uses_llm: bool) -> None:
+    """Grade ``rows`` chunk by chunk and write each record as soon as it may be written."""
     pool = (ThreadPoolExecutor(options.concurrency, thread_name_prefix="batch-critic")
             if uses_llm and options.concurrency > 1 else None)
+
+    def emit(records: list[OutputRecord]) -> None:
+        writer.write(records)
+        for record in records:
+            result, problem = record.result, record.problem
+            summary.count(score=result.score if result else None,
+                          verdict=result.verdict if result else None,
+                          error_kind=problem.kind if problem else None)
+        if progress is not None:
+            progress.advance(len(records))
+
     try:
-        with RowReader(plan.input_path, plan.input_format) as raw_rows, \
-                OutputWriter(plan.output_path, plan.output_format) as writer:
-            rows = _parse(raw_rows, options.critic, existing, plan)
-
-            def emit(records: list[OutputRecord]) -> None:
-                writer.write(records)
-                for record in records:
-                    result, problem = record.result, record.problem
-                    summary.count(score=result.score if result else None,
-                                  verdict=result.verdict if result else None,
-                                  error_kind=problem.kind if problem else None)
-                if progress is not None:
-                    progress.advance(len(records))
-
-            for chunk in _chunks(rows, options.chunk_size):
-                if not uses_llm:
-                    emit(list(_grade_chunk(grader, chunk, None)))
-                    continue
-                # rows finish one by one: each is on disk as soon as those before it are
-                for record in _grade_chunk(grader, chunk, pool):
-                    emit([record])
+        for chunk in _chunks(iter(rows), options.chunk_size):
+            if not uses_llm:
+                emit(list(_grade_chunk(grader, chunk, None)))
+                continue
+            # rows finish one by one: each is on disk as soon as those before it are
+            for record in _grade_chunk(grader, chunk, pool):
+                emit([record])
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    summary.elapsed_s = time.perf_counter() - started
-    return summary
 
 
-def _prepare_output(plan: BatchPlan) -> ExistingOutput:
-    path = plan.output_path
-    if not path.exists():
-        return ExistingOutput()
-    if plan.options.resume:
-        return recover(path, plan.output_format)
-    path.open("wb").close()  # --force: start over
+def _refuse_to_write_the_input(input_path: Path, output_path: Path) -> None:
+    # samefile compares device and inode: a hard link or a symlink to the input is the input.
+    try:
+        same = output_path.exists() and os.path.samefile(input_path, output_path)
+    except OSError:
+        return  # the input is gone: reading it says so
+    if same:
+        raise BatchError(f"The output {output_path} is the input file {input_path} (the same "
+                         "file, or a link to it); write to another file.")
+
+
+def _existing_output(plan: BatchPlan) -> ExistingOutput:
+    """What ``--resume`` keeps; nothing is changed yet."""
+    if plan.options.resume and plan.output_path.exists():
+        return recover(plan.output_path, plan.output_format)
     return ExistingOutput()
 
 
-def _parse(raw_rows: Iterable[RawRow], critic: CriticChoice, existing: ExistingOutput,
-           plan: BatchPlan) -> Iterator[ParsedRow]:
-    """Rows to grade, after the ones already done; repeated ids become error rows."""
-    first_seen: dict[str, int] = {}
-    last_row = 0
-    for raw in raw_rows:
-        last_row = raw.row
-        fields = raw.fields or {}
-        identifier = row_id(fields, raw.row)
-        earlier = first_seen.setdefault(identifier, raw.row)
-        if raw.row <= existing.rows_done:
-            if raw.row == existing.rows_done and identifier != existing.last_id:
-                raise ResumeError(
-                    f"Row {raw.row} of {plan.input_path} has id {identifier!r} but the output's "
-                    f"last row has id {existing.last_id!r}: the output was written from another "
-                    "input. Use --force to start over, or choose another output file."
-                )
-            continue
-        question_id = fields.get("question_id")
-        question_id = question_id if isinstance(question_id, str) else None
-        problem = raw.problem
-        if problem is None and earlier != raw.row:
-            problem = RowProblem("duplicate_id", f"id {identifier!r} was already used by row "
-                                 f"{earlier}; give every row its own id")
-        if problem is None:
-            item = to_item(fields, critic)
-            if isinstance(item, RowProblem):
-                problem = item
-            else:
-                yield ParsedRow(raw.row, raw.line, identifier, item=item, question_id=question_id)
-                continue
-        yield ParsedRow(raw.row, raw.line, identifier, problem=problem, question_id=question_id)
-    if last_row < existing.rows_done:
-        raise ResumeError(
-            f"The output has {existing.rows_done} rows but {plan.input_path} has only {last_row}: "
-            "the output was written from another input. Use --force to start over."
-        )
+def _make_room(plan: BatchPlan, existing: ExistingOutput) -> None:
+    """Cut a torn tail (``--resume``) or empty the output (``--force``) before appending."""
+    path = plan.output_path
+    if plan.options.resume:
+        if path.exists():
+            cut_torn_tail(path, existing)
+    elif path.exists():
+        path.open("wb").close()  # --force: start over
 
 
 def _chunks(rows: Iterator[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
@@ -225,7 +223,7 @@ def _grade_chunk(grader: Grader, chunk: list[ParsedRow], pool: _Mapper | None
             else:
                 result = outcome
         yield OutputRecord(row.id, row.row, row.line, result=result, problem=problem,
-                           question_id=row.question_id)
+                           question_id=row.question_id, input_digest=row.input_digest)
 
 
 Prepared = PreparedAnswer | GraderError | RowProblem
@@ -252,5 +250,7 @@ def _finish(grader: Grader, entry: Prepared) -> Outcome:
         return entry
     try:
         return grader.finish(entry)
+    except GraderError as error:  # a GradingFailedError among them: kept as it is
+        return error
     except Exception as error:  # a bug or a library failure: its error row
         return RowProblem.unexpected(error)

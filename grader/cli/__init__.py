@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from grader.batch.errors import BatchError
 from grader.errors import (
@@ -31,7 +32,7 @@ _INPUT_ERRORS = (UnknownQuestionError, InvalidAnswerError, InvalidQuestionError,
                  BatchError, DatasetError)
 
 #: Subcommand modules; each defines ``register(subparsers)`` that sets ``handler`` defaults.
-COMMANDS = ("questions", "grade", "rubrics", "eval", "serve", "batch", "ingest")
+COMMANDS = ("questions", "grade", "rubrics", "eval", "serve", "batch", "ingest", "judge", "models")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 
@@ -58,9 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except ValidationError as error:  # the settings, read from GRADER_* variables
+        # Only each problem's message and field: never the value, which may be a key pasted
+        # into the wrong variable (pydantic's own text shows the input, and a traceback more).
         problems = describe_validation_error(
-            error, location=lambda loc: "GRADER_" + "__".join(map(str, loc)).upper())
+            error, root="the settings",
+            location=lambda loc: "GRADER_" + "__".join(map(str, loc)).upper() if loc else "")
         print(f"error: invalid setting: {problems}", file=sys.stderr)
+        return EXIT_CONFIG
+    except SettingsError as error:  # a variable that must be JSON (GRADER_SCORING) is not
+        print(f"error: invalid setting: {error} (a nested setting is JSON, or set its fields "
+              "one by one: GRADER_SCORING__MET_STRENGTH=0.5)", file=sys.stderr)
         return EXIT_CONFIG
     except RubricError as error:
         print(f"error: invalid rubric\n{error}", file=sys.stderr)

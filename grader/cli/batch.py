@@ -11,6 +11,7 @@ from grader.batch import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONCURRENCY,
     FORMATS,
+    MAX_ROW_BYTES,
     BatchOptions,
     count_rows,
     plan_batch,
@@ -47,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--critic", choices=["auto", "offline", "llm"], default="auto")
     parser.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N",
                         help=f"LLM critic calls in flight at once (default {DEFAULT_CONCURRENCY})")
+    parser.add_argument("--max-row-bytes", type=_positive, default=MAX_ROW_BYTES, metavar="N",
+                        help=f"longest JSONL line (bytes) or CSV record (characters) read; a "
+                             f"longer one is an error row (default {MAX_ROW_BYTES:,})")
     parser.set_defaults(handler=run)
 
 
@@ -54,10 +58,12 @@ def run(args: argparse.Namespace) -> int:
     options = BatchOptions(
         input_format=args.format, output_format=args.output_format, chunk_size=args.chunk_size,
         critic=args.critic, concurrency=args.concurrency, resume=args.resume, force=args.force,
+        max_row_bytes=args.max_row_bytes,
     )
     plan = plan_batch(args.input, args.output, options)  # fails fast, before the model loads
     show_bar = not args.quiet and sys.stderr.isatty()
-    total = count_rows(plan.input_path, plan.input_format) if show_bar else None
+    total = (count_rows(plan.input_path, plan.input_format, options.max_row_bytes)
+             if show_bar else None)
     grader = Grader.from_settings(get_settings())
     bar = _Bar(total) if show_bar else None
     try:

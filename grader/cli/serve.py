@@ -35,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=logging_config(api_settings.log_level),
-                access_log=False, server_header=False)
+                access_log=False, server_header=False, **api_settings.uvicorn_options())
     return 0

@@ -64,8 +64,15 @@ def write_drafts(rubrics: Sequence[Rubric], folder: Path, *, force: bool = False
     return written
 
 
+#: A draft is a file for review and for the bank, read by others (a server, a colleague):
+#: readable by all, like any file an editor saves. (The temporary file it is written through
+#: starts as 0600.)
+DRAFT_MODE = 0o644
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename;
+    the file gets ``DRAFT_MODE``."""
     try:
         handle = tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
@@ -78,6 +85,7 @@ def write_atomically(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(handle.name, DRAFT_MODE)
         os.replace(handle.name, path)
     except OSError as exc:
         Path(handle.name).unlink(missing_ok=True)

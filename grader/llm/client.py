@@ -17,7 +17,6 @@ connection pool is thread-safe and reusing it saves a TLS handshake per call.
 
 from __future__ import annotations
 
-import email.utils
 import random
 import threading
 import time
@@ -30,6 +29,13 @@ import openai
 from pydantic import BaseModel, ValidationError
 
 from grader.errors import ConfigurationError, LLMError, describe_validation_error
+from grader.llm.wire import (
+    redact_text,
+    redact_url,
+    reply_of,
+    retry_after_seconds,
+    usage_of,
+)
 from grader.result import TokenUsage
 from grader.settings import Settings
 
@@ -93,7 +99,9 @@ class ClientSettings:
 
     @property
     def where(self) -> str:
-        return self.base_url or "api.openai.com"
+        """The server, for messages and logs: the base URL without ``user:password@`` or a
+        query string, which may carry credentials."""
+        return redact_url(self.base_url) if self.base_url else "api.openai.com"
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -122,28 +130,6 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
         cleaned["additionalProperties"] = False
         cleaned["required"] = list(schema["properties"])
     return cleaned
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds a server asked us to wait (``Retry-After``, ``retry-after-ms``), if any."""
-    if headers is None:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
-        if parsed is None:
-            return None
-        return max(parsed.timestamp() - time.time(), 0.0)
 
 
 def _rejects_schema(error: openai.APIStatusError) -> bool:
@@ -260,12 +246,6 @@ def clear_shared_clients() -> None:
         _CLIENTS.clear()
 
 
-def _usage_of(completion: Any) -> TokenUsage:
-    usage = getattr(completion, "usage", None)
-    return TokenUsage(prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                      completion_tokens=getattr(usage, "completion_tokens", 0) or 0)
-
-
 def _add(a: TokenUsage, b: TokenUsage) -> TokenUsage:
     return TokenUsage(prompt_tokens=a.prompt_tokens + b.prompt_tokens,
                       completion_tokens=a.completion_tokens + b.completion_tokens)
@@ -303,7 +283,7 @@ def _transport_error(error: openai.OpenAIError, settings: ClientSettings, usage:
         what, todo = f"failed: {error}", "check the LLM settings"
     retries = settings.max_retries
     return LLMError(
-        f"The LLM server at {settings.where} {what}"
+        f"The LLM server at {settings.where} {redact_text(what)}"
         + (f" (after {retries} retries)" if retries else "") + f"; {todo}.",
         model=settings.model, usage=usage,
     )
@@ -339,10 +319,9 @@ def complete_structured(
             completion, _ = client.chat(conversation, response_model.__name__, wire_schema)
         except openai.OpenAIError as error:
             raise _transport_error(error, client_settings, usage) from error
-        usage = _add(usage, _usage_of(completion))
-        choice = completion.choices[0] if completion.choices else None
-        content = choice.message.content if choice is not None else None
-        if choice is not None and choice.finish_reason == "length":
+        usage = _add(usage, usage_of(completion))
+        content, finish_reason = reply_of(completion)
+        if finish_reason == "length":
             problem = (f"the reply was cut off at {client_settings.max_tokens} tokens "
                        "(GRADER_LLM_MAX_TOKENS)")
             retry_hint = "Your previous reply was cut off. Reply again, more briefly."

@@ -9,10 +9,14 @@ verdict JSON, fake delimiters and chat-role tokens, and the same demands in othe
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
-from grader.text import normalize
+from grader.text import normalize, strip_invisible
 
 _PATTERNS = [
     # Orders aimed at the grader, in English.
@@ -58,6 +62,41 @@ _PATTERNS = [
 _PIECE_BREAK = re.compile(r"(?<=[.!?;])\s+|(?<=[\u3002\uff01\uff1f])|\n+")
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.MULTILINE)
 
+# Cyrillic and Greek letters that look like Latin ones, both cases (after NFKC, so fullwidth and
+# other compatibility forms are already Latin). Matched in a folded copy only: the Russian
+# patterns above still see the original letters.
+_CONFUSABLES = str.maketrans({
+    **dict(zip("АВЕЅІЈКМНОРСТУХԚԜҮҺӀ", "ABESIJKMHOPCTYXQWYHI", strict=True)),
+    **dict(zip("аеѕіјорсухԛԝһԁӏүкмнтвї", "aesijopcyxqwhdlykmhtbi", strict=True)),
+    **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX", strict=True)),
+    **dict(zip("αβεικνορτυχγηωı", "abeiknoptuxynwi", strict=True)),
+})
+
+
+def fold_confusables(text: str) -> str:
+    """Cyrillic and Greek look-alikes of Latin letters replaced by the Latin letters.
+
+    >>> fold_confusables("ignоre аll")  # Cyrillic о and а
+    'ignore all'
+    """
+    return text.translate(_CONFUSABLES)
+
+
+def _views(piece: str) -> set[str]:
+    """The forms of a piece the patterns are matched in: NFKC-normalised, with invisible
+    (format) characters removed or read as spaces, each also with look-alikes folded."""
+    if piece.isascii():
+        return {piece}
+    views = {unicodedata.normalize("NFKC", strip_invisible(piece, as_space=space))
+             for space in (False, True)}
+    return views | {fold_confusables(view) for view in views}
+
+
+def looks_like_injection(piece: str) -> bool:
+    """Whether any pattern matches the piece, however it is disguised by invisible characters,
+    compatibility forms (fullwidth letters) or Cyrillic and Greek look-alikes."""
+    return any(_INJECTION.search(view) for view in _views(piece))
+
 
 @dataclass(frozen=True)
 class InjectionScan:
@@ -74,13 +113,25 @@ class InjectionScan:
         """Whether a (normalised) quote overlaps any flagged sentence."""
         if not quote:
             return False
-        for sentence in self.sentences:
-            if quote in sentence or sentence in quote:
+        if any(quote in sentence or sentence in quote for sentence in self.sentences):
+            return True
+        starts, reach = self._flagged
+        for start, end in _spans(self.answer, quote):
+            # the flagged spans starting before this one ends; does any reach past its start?
+            before = bisect.bisect_left(starts, end)
+            if before and reach[before - 1] > start:
                 return True
-            for span in _spans(self.answer, quote):
-                if any(_overlap(span, other) for other in _spans(self.answer, sentence)):
-                    return True
         return False
+
+    @cached_property
+    def _flagged(self) -> tuple[list[int], list[int]]:
+        """Every occurrence of a flagged sentence in the answer, sorted by start: the starts,
+        and the furthest end reached by any of the first ones (so an overlap check costs a
+        binary search, not a scan: a long answer may repeat a quote thousands of times)."""
+        spans = sorted(span for sentence in self.sentences
+                       for span in _spans(self.answer, sentence))
+        return [start for start, _ in spans], list(itertools.accumulate(
+            (end for _, end in spans), max))
 
 
 def _spans(haystack: str, needle: str) -> list[tuple[int, int]]:
@@ -91,10 +142,6 @@ def _spans(haystack: str, needle: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
-
-
 def scan_injection(answer: str) -> InjectionScan:
     """Flag each piece of the answer that matches a pattern.
 
@@ -103,8 +150,8 @@ def scan_injection(answer: str) -> InjectionScan:
     before it.
     """
     pieces = [p for p in _PIECE_BREAK.split(answer) if p.strip()]
-    flagged = dict.fromkeys(normalize(p) for p in pieces if _INJECTION.search(p))
+    flagged = dict.fromkeys(normalize(p) for p in pieces if looks_like_injection(p))
     return InjectionScan(sentences=tuple(flagged), answer=normalize(answer))
 
 
-__all__ = ["InjectionScan", "scan_injection"]
+__all__ = ["InjectionScan", "fold_confusables", "looks_like_injection", "scan_injection"]

@@ -2,7 +2,7 @@
 
 It never decides the score (``grader.scoring.combine`` does) and never makes a grade fail: any
 problem it cannot recover from raises ``CriticError``, and the grader falls back to the offline
-critic and says why in ``critic.fallback_reason``.
+critic, says so in ``critic.fallback_reason`` and logs why (``grader.critic.FallbackCritic``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class LLMCritic:
         rubric, answer = request.rubric, request.answer
         scan = scan_injection(answer)
         model = self.client_settings.model
-        key = reply_key(model, PROMPT_VERSION, rubric.content_hash, answer)
+        key = reply_key(self.client_settings, PROMPT_VERSION, rubric.content_hash, answer)
         hit = self._cache.get(key) if self._cache is not None else None
         if hit is not None:
             reply, usage, cached = hit[0], TokenUsage(), True

@@ -16,6 +16,7 @@ from typing import Any
 from grader.llm.client import Message, strict_schema
 from grader.llm.replies import CritiqueReply
 from grader.rubric import Rubric
+from grader.text import strip_invisible
 
 PROMPT_VERSION = "critique-v3"
 
@@ -27,6 +28,14 @@ CLOSE_MARK = "<<<END_CANDIDATE_ANSWER"
 _ANGLE_RUNS = re.compile(r"<{3,}|>{3,}")
 _MARKER_WORDS = re.compile(r"(?:END[\s_-]*)?CANDIDATE[\s_-]*ANSWER", re.IGNORECASE)
 _ROLE_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|\[/?INST\]|<</?SYS>>", re.IGNORECASE)
+# Forms that read as ASCII once NFKC-normalised, as a model's tokenizer may: fullwidth ASCII,
+# and the small and vertical forms of the marker brackets (every other character whose NFKC
+# form holds one of ``<>|[]``; a test checks the list).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_ASCII_FORMS = {
+    **{code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)},
+    **{0xFE47: ord("["), 0xFE48: ord("]"), 0xFE64: ord("<"), 0xFE65: ord(">")},
+}
 
 _INSTRUCTIONS = """\
 You are a strict, fair examiner grading a candidate's answer to a deep-learning interview \
@@ -71,13 +80,19 @@ REPLY FORMAT (JSON only, no Markdown):
 
 def answer_nonce(answer: str) -> str:
     """A marker suffix an answer cannot predict: it depends on the answer itself."""
-    return hashlib.sha256(answer.encode("utf-8")).hexdigest()[:10]
+    return hashlib.sha256(answer.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 def neutralise(answer: str) -> str:
-    """The answer with marker and chat-token look-alikes defanged (``<<<`` becomes ``‹‹‹``)."""
+    """The answer with marker and chat-token look-alikes defanged (``<<<`` becomes ``‹‹‹``).
+
+    Invisible (format) characters are dropped and fullwidth forms read as ASCII first, so
+    ``<|im_end|>`` with a zero-width space inside, or ``［INST］``, is defanged like the plain
+    token. A lone surrogate (not text, and not encodable for the request) becomes U+FFFD.
+    """
+    text = _LONE_SURROGATE.sub("\ufffd", strip_invisible(answer).translate(_ASCII_FORMS))
     text = _ANGLE_RUNS.sub(lambda m: ("\u2039" if m.group()[0] == "<" else "\u203a")
-                           * len(m.group()), answer)
+                           * len(m.group()), text)
     text = _ROLE_TOKENS.sub(lambda m: m.group().replace("<", "\u2039").replace(">", "\u203a")
                             .replace("[", "(").replace("]", ")"), text)
     return _MARKER_WORDS.sub(lambda m: m.group().replace("_", " ").lower() + " (text)", text)

@@ -42,6 +42,54 @@ def test_list_questions_filters_and_pages(client: TestClient, bank: QuestionBank
     assert tagged["items"] and all(tag in q["tags"] for q in tagged["items"])
 
 
+def test_list_questions_by_area_and_text(client: TestClient, bank: QuestionBank) -> None:
+    scale = client.get("/v1/questions", params={"area": "scale"}).json()
+    assert scale["total"] == len(bank.filter(area="scale")) > 0
+    assert {q["area"] for q in scale["items"]} == {"scale"}
+
+    # Case-insensitive, over the question text and the tags; filters combine.
+    found = client.get("/v1/questions", params={"q": "kv CACHE"}).json()
+    assert "attention-cost-and-kv-cache" in [q["id"] for q in found["items"]]
+    by_tag = client.get("/v1/questions", params={"q": "Positional-ENCODING"}).json()
+    assert by_tag["items"] and all(
+        "positional-encoding" in " ".join([q["question"], *q["tags"]]).lower()
+        for q in by_tag["items"])
+    combined = client.get("/v1/questions", params={"q": "attention", "area": "architectures",
+                                                   "difficulty": "intermediate"}).json()
+    expected = bank.filter(search="attention", area="architectures", difficulty="intermediate")
+    assert [q["id"] for q in combined["items"]] == [r.id for r in expected]
+    assert combined["total"] == len(expected) > 0
+
+    # Paging applies to the matches.
+    regular = bank.filter(search="regularisation")
+    assert len(regular) > 3
+    page = client.get("/v1/questions", params={"q": "regularisation", "limit": 2,
+                                               "offset": 2}).json()
+    assert page["total"] == len(regular) and page["next_offset"] == 4
+    assert [q["id"] for q in page["items"]] == [r.id for r in regular[2:4]]
+    nothing = client.get("/v1/questions", params={"q": "no question says this"}).json()
+    assert nothing == {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None}
+
+
+def test_questions_show_area_and_either_form_of_source(client: TestClient) -> None:
+    adam = client.get(f"/v1/questions/{ADAM}").json()
+    assert adam["area"] == "optimisation"
+    assert adam["source"]["document"] and adam["source"]["number"] == 4
+    dropout = client.get("/v1/questions/dropout").json()
+    assert dropout["area"] == "regularisation"
+    assert set(dropout["source"]) == {"literature"} and "Srivastava" in dropout["source"][
+        "literature"]
+    listed = client.get("/v1/questions", params={"q": "dropout work"}).json()["items"]
+    assert [q["source"] for q in listed] == [dropout["source"]]
+
+
+def test_bad_area_or_over_long_search_is_422(client: TestClient) -> None:
+    error = assert_error(client.get("/v1/questions", params={"area": "maths"}), 422,
+                         "validation_error")
+    assert "foundations" in error["message"] and "language-models" in error["message"]
+    assert_error(client.get("/v1/questions", params={"q": "x" * 201}), 422, "validation_error")
+
+
 def test_bad_filter_lists_the_choices(client: TestClient) -> None:
     error = assert_error(client.get("/v1/questions", params={"difficulty": "hard"}), 422,
                          "validation_error")
@@ -251,7 +299,7 @@ def test_a_server_fault_is_a_json_500_with_the_request_id(fake_grader: Grader) -
     def broken(items: object) -> list[object]:
         raise RuntimeError("a bug, not a client error")
 
-    fake_grader.grade_many = broken  # type: ignore[method-assign, assignment]
+    fake_grader.prepare_many = broken  # type: ignore[method-assign, assignment]
     with TestClient(create_app(fake_grader, api_settings=ApiSettings())) as client:
         response = client.post("/v1/grade", json={"question_id": ADAM, "answer": "x"},
                                headers={"X-Request-ID": "fault-1"})

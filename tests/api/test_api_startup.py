@@ -36,3 +36,34 @@ def test_serve_rejects_bad_settings_before_starting(
     monkeypatch.setenv("GRADER_BATCH_MAX_ITEMS", "lots")
     assert main(["serve"]) == 3
     assert "GRADER_BATCH_MAX_ITEMS" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", [",", " , ,", ""])
+def test_api_keys_set_but_empty_are_refused_at_start_up(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    """Issue 16, L7: GRADER_API_KEYS="," turned authentication off without a word."""
+    monkeypatch.setenv("GRADER_API_KEYS", value)
+    assert main(["serve"]) == 3
+    err = capsys.readouterr().err
+    assert "GRADER_API_KEYS" in err and "holds no key" in err and "unset it" in err
+    with pytest.raises(ValueError, match="holds no key"):
+        ApiSettings(api_keys=value)
+    assert ApiSettings(api_keys="a-key, ").auth_enabled
+    monkeypatch.delenv("GRADER_API_KEYS")
+    assert not ApiSettings().auth_enabled
+
+
+def test_serve_gives_uvicorn_the_deadlines_and_the_connection_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16, M1: no deadline and no concurrency limit reached uvicorn (slowloris)."""
+    import uvicorn
+
+    from api.protocol import DeadlineH11Protocol
+
+    given: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: given.update(options))
+    monkeypatch.setenv("GRADER_LIMIT_CONCURRENCY", "32")
+    monkeypatch.setenv("GRADER_KEEP_ALIVE_TIMEOUT_S", "3")
+    assert main(["serve"]) == 0
+    assert given["http"] is DeadlineH11Protocol
+    assert (given["limit_concurrency"], given["timeout_keep_alive"]) == (32, 3)

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from grader import CriticUnavailableError, Grader, QuestionBank, Settings
+from grader.critic import FALLBACK_REASON
 from grader.llm import LLMClient, LLMCritic
 from grader.llm.cache import LLMReplyCache
 from grader.llm.prompt import CLOSE_MARK, OPEN_MARK, PROMPT_VERSION, answer_nonce
@@ -62,8 +63,9 @@ def test_success_request_and_result(harness: LLMHarness) -> None:
     assert result.feedback.summary == "Solid."
     assert result.verdict == "pass" and result.flags == []
     weights = [c.weight for c in harness.rubric.criteria]
-    assert result.score == combine(["met"] * 7, weights, result.signals.reference_strength, 0,
-                                   ScoringConfig())
+    assert result.signals.raw_score == combine(["met"] * 7, weights,
+                                               result.signals.reference_strength, 0,
+                                               ScoringConfig())
 
 
 def test_score_comes_from_statuses_not_from_anything_the_model_writes(
@@ -138,8 +140,9 @@ def test_an_unusable_reply_gets_one_reask(harness: LLMHarness, bad: httpx.Respon
     (lambda r: r["criteria"][0].update(reason="x" * 500), "criteria.0.reason"),
 ], ids=["status", "extra-score", "unknown-id", "missing-criterion", "unknown-misconception",
         "long-reason"])
-def test_values_outside_the_schema_fall_back_to_offline(harness: LLMHarness, mutate: object,
-                                                        problem: str) -> None:
+def test_values_outside_the_schema_fall_back_to_offline(
+        harness: LLMHarness, mutate: object, problem: str, caplog: pytest.LogCaptureFixture
+) -> None:
     bad = reply(harness.rubric, "met", STRONG_QUOTES)
     mutate(bad)  # type: ignore[operator]
     harness.route.mock(return_value=completion(json.dumps(bad), prompt_tokens=10,
@@ -149,27 +152,30 @@ def test_values_outside_the_schema_fall_back_to_offline(harness: LLMHarness, mut
     assert harness.route.call_count == 2  # the original ask and one re-ask
     assert problem in harness.bodies[1]["messages"][-1]["content"]
     assert result.critic.kind == "offline" and result.critic.model == MODEL
-    assert "no usable reply after one re-ask" in (result.critic.fallback_reason or "")
+    assert result.critic.fallback_reason == FALLBACK_REASON
+    assert "no usable reply after one re-ask" in caplog.text  # the details are for the log
     assert result.critic.usage is not None and result.critic.usage.prompt_tokens == 20
     assert result.score == offline.score and result.criteria == offline.criteria
     assert harness.cache.count() == 0  # failures are never cached
 
 
-def test_500_until_fallback(harness: LLMHarness) -> None:
+def test_500_until_fallback(harness: LLMHarness, caplog: pytest.LogCaptureFixture) -> None:
     harness.route.mock(return_value=httpx.Response(503, json={"error": {"message": "down"}}))
     result = harness.grader.grade("adam-optimizer", STRONG, critic="llm")
     assert harness.route.call_count == 3 and len(harness.sleeps) == 2
     assert result.critic.kind == "offline"
-    assert "HTTP 503" in (result.critic.fallback_reason or "")
+    assert result.critic.fallback_reason == FALLBACK_REASON and "HTTP 503" in caplog.text
     assert result.verdict == harness.grader.grade("adam-optimizer", STRONG,
                                                   critic="offline").verdict
 
 
-def test_timeout_falls_back_with_the_reason(harness: LLMHarness) -> None:
+def test_timeout_falls_back_and_logs_the_reason(harness: LLMHarness,
+                                                caplog: pytest.LogCaptureFixture) -> None:
     harness.route.mock(side_effect=httpx.TimeoutException("read timed out"))
     result = harness.grader.grade("adam-optimizer", WRONG, critic="llm")
     assert result.critic.kind == "offline" and result.verdict == "fail"
-    assert "timed out after 5 s" in (result.critic.fallback_reason or "")
+    assert result.critic.fallback_reason == FALLBACK_REASON
+    assert "timed out after 5 s" in caplog.text
 
 
 def test_429_then_success_through_the_grader(harness: LLMHarness) -> None:
