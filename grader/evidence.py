@@ -30,6 +30,14 @@ class Match:
     strength: float = 0.0
 
 
+def criterion_words(rubric: Rubric) -> list[list[list[str]]]:
+    """Per criterion, per text, its content words beyond the question's (aligned word by word
+    by ``grader.judge``)."""
+    question = set(words(rubric.question))
+    return [[[w for w in content_words(text) if w not in question] for text in criterion.texts]
+            for criterion in rubric.criteria]
+
+
 @dataclass(frozen=True)
 class RubricVectors:
     """A rubric's embedded texts; computed once per rubric version and reused."""
@@ -40,6 +48,8 @@ class RubricVectors:
     misconceptions: tuple[np.ndarray, ...]
     demoted_references: np.ndarray
     reference_words: tuple[np.ndarray, ...]
+    #: per criterion, per text, its content words' vectors (``criterion_words``)
+    criterion_words: tuple[tuple[np.ndarray, ...], ...] = ()
 
     @cached_property
     def criterion_baselines(self) -> np.ndarray:
@@ -76,6 +86,9 @@ class RubricVectors:
             texts.extend(misconception.texts)
         for group in RubricVectors._reference_words(rubric):
             texts.extend(group)
+        for per_text in criterion_words(rubric):
+            for group in per_text:
+                texts.extend(group)
         return texts
 
     @classmethod
@@ -95,6 +108,13 @@ class RubricVectors:
         for group in cls._reference_words(rubric):
             word_vectors.append(vectors[position : position + len(group)])
             position += len(group)
+        criterion_vectors = []
+        for per_text in criterion_words(rubric):
+            groups = []
+            for group in per_text:
+                groups.append(vectors[position : position + len(group)])
+                position += len(group)
+            criterion_vectors.append(tuple(groups))
         question_words = set(words(rubric.question))
         demoted = [pool(ref, tokens, [(0, len(ref))], question_words).demoted[0]
                    for ref, tokens in zip(rubric.reference_answers, reference_tokens, strict=True)]
@@ -105,6 +125,7 @@ class RubricVectors:
             misconceptions=tuple(misconceptions),
             demoted_references=np.array(demoted, dtype=np.float32),
             reference_words=tuple(word_vectors),
+            criterion_words=tuple(criterion_vectors),
         )
 
 
@@ -143,6 +164,8 @@ class Evidence:
     question_similarity: float
     criteria: tuple[Match, ...]
     misconceptions: tuple[Match, ...]
+    #: per criterion, the learned judge's inputs (``grader.judge.FEATURES``), when computed
+    criterion_features: np.ndarray | None = None
 
 
 def _round(value: float) -> float:

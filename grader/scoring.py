@@ -13,7 +13,7 @@ whichever critic judged the criteria:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +91,7 @@ class AnswerScore:
 
     score: float
     flags: tuple[str, ...]
+    raw: float = 0.0
 
 
 def score_answer(
@@ -103,20 +104,23 @@ def score_answer(
     answer_words: int,
     new_words: int,
     config: ScoringConfig,
+    calibrate: Callable[[float], float] | None = None,
 ) -> AnswerScore:
-    """``combine``, then the rules: an answer with no words scores 0 (``empty``); one with no
-    more than ``restated_question_new_words`` content words beyond the question's is capped
+    """``combine`` (then ``calibrate``, the shipped map to an expert's scale), then the rules: an
+    answer with no words scores 0 (``empty``); one with no more than
+    ``restated_question_new_words`` content words beyond the question's is capped
     (``restates_question``); one that matches no reference, criterion or misconception is
-    flagged ``off_topic``."""
-    score = combine(statuses, weights, reference_strength, misconceptions_found, config, credits)
+    flagged ``off_topic``. ``raw`` is the score before calibration."""
+    raw = combine(statuses, weights, reference_strength, misconceptions_found, config, credits)
+    score = calibrate(raw) if calibrate is not None else raw
     if answer_words == 0:
-        return AnswerScore(0.0, ("empty",))
+        return AnswerScore(0.0, ("empty",), 0.0)
     if new_words <= config.restated_question_new_words:
-        return AnswerScore(min(score, config.restated_question_cap), ("restates_question",))
+        return AnswerScore(min(score, config.restated_question_cap), ("restates_question",), raw)
     if (reference_strength < config.off_topic_match and not misconceptions_found
             and not any(s in ("met", "partial") for s in statuses)):
-        return AnswerScore(score, ("off_topic",))
-    return AnswerScore(score, ())
+        return AnswerScore(score, ("off_topic",), raw)
+    return AnswerScore(score, (), raw)
 
 
 def needs_review(

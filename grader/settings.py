@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,16 @@ class ScoringConfig(BaseModel):
                     "restates it (counting words, not their share, so padding cannot hide it)",
     )
     restated_question_cap: float = Field(default=10.0, ge=0, le=100)
+    calibrate_score: bool = Field(
+        default=True,
+        description="map the raw score to an expert's scale with the shipped calibration "
+                    "(grader/data/score-calibration.json); false: report the raw score",
+    )
+    offline_judge: bool = Field(
+        default=True,
+        description="the offline critic judges each criterion with the learned judge "
+                    "(grader/data/criterion-judge.json); false: by strength thresholds alone",
+    )
     review_disagreement: float = Field(
         default=0.35, description="LLM vs embedding coverage gap that sets needs_review"
     )
@@ -107,6 +118,20 @@ class Settings(BaseSettings):
 
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     calibration_file: Path | None = None
+
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        default="torch",
+        description="torch runs the model as shipped (CPU or GPU); onnx runs an int8 ONNX "
+                    "export of it on the CPU, built once into cache_dir (grader models prepare)",
+    )
+    embedding_onnx_precision: Literal["int8", "fp32"] = Field(
+        default="int8", description="the onnx backend's weights: int8 (faster) or float32"
+    )
+    embedding_word_table: bool = Field(
+        default=True,
+        description="look answers' one-piece words up in a table of the vocabulary's vectors "
+                    "(built once into cache_dir); false: embed each word in a call of its own",
+    )
 
     @classmethod
     def defaults(cls) -> Settings:

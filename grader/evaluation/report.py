@@ -35,7 +35,11 @@ _SCORING_NOTE = (
     "Pearson 0.651 / RMSE 0.828 in a research run. Before these changes the same run "
     "gave the grader Pearson 0.629 / RMSE 0.847 on mohler-dev, and before the first round of "
     "changes 0.494 / 0.947, below both baselines. The held-out Mohler questions are the honest "
-    "test.")
+    "test. Since then the offline critic judges each criterion with a small learned judge "
+    "(`grader/judge.py`, trained by `grader judge train` on the dev halves of the labeled "
+    "answers) and the score users get is mapped to an expert's scale by the shipped "
+    "calibration (`grader/data/score-calibration.json`): the row *as users get it* is that "
+    "score, unfitted to this dataset.")
 
 
 def _metrics_table(evaluation: DatasetEvaluation) -> list[str]:

@@ -25,7 +25,7 @@ DEFAULT_GRADER_SIGNALS = ("score",)
 
 METHOD_LABELS = {
     "grader": "grader (offline, calibrated)",
-    "grader_uncalibrated": "grader (offline, score/100 x scale)",
+    "grader_uncalibrated": "grader (offline, as users get it: score/100 x scale)",
     "grader_llm": "grader (LLM critic, calibrated)",
     "tfidf": "baseline: tf-idf cosine (calibrated)",
     "embedding": "baseline: embedding cosine (calibrated)",

@@ -1,0 +1,214 @@
+"""A small learned judge: does the answer make each point? From features the model already gives.
+
+Raw cosine similarity measures topic, not whether a point is made: a vague answer in the
+right vocabulary looks like a right one. The judge combines, per criterion, what the evidence
+already holds (similarity, strength above the question, the margin over the question's other
+criteria, the nearest misconception) with lexical and word-level evidence that the passage
+carries the criterion's *distinctive* content (stemmed content-word recall, word alignment),
+negation, and a few answer-level signals. A multinomial logistic regression over these gives
+P(missed), P(partial), P(met); the expected credit decides the status through two cutoffs
+fitted out of fold (``grader judge train``), and is the criterion's credit in the score.
+
+The model is data: ``grader/data/criterion-judge.json``, versioned, trained by
+``grader judge train`` on labeled answers. Applying it needs numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from grader.errors import ConfigurationError
+from grader.evidence import AnswerParts, Evidence, RubricVectors
+from grader.result import CriterionStatus
+from grader.rubric import Rubric
+from grader.text import STOP_WORDS, content_words, words
+
+#: The features, in the order the model's coefficients expect.
+FEATURES = (
+    "sim", "strength", "baseline", "passage_sim", "whole_sim", "margin", "is_top",
+    "rel_strength", "lex_recall", "lex_recall_all", "align_mean", "align_share", "mis_minus",
+    "mis_max_strength", "neg_mismatch", "neg_passage", "ref_strength", "log_words",
+    "n_passages", "weight",
+)
+#: Word alignment: an answer word at least this similar to a criterion word aligns with it.
+ALIGN_SIMILARITY = 0.7
+_NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "nor", "neither", "none",
+                        "nothing"})
+_SUFFIXES = (("izations", "ize"), ("ization", "ize"), ("ations", "ate"), ("ation", "ate"),
+             ("ities", "ity"), ("ings", ""), ("ing", ""), ("ness", ""), ("ments", ""),
+             ("ment", ""), ("ies", "y"), ("ied", "y"), ("ers", "er"), ("es", ""), ("ed", ""),
+             ("ly", ""), ("s", ""))
+_STATUSES: tuple[CriterionStatus, ...] = ("missed", "partial", "met")
+
+
+def stem(word: str) -> str:
+    """A light suffix-stripping stem, so "correcting" and "corrects" meet.
+
+    >>> [stem(w) for w in ("corrects", "correcting", "normalization", "biases")]
+    ['correct', 'correct', 'normalize', 'bias']
+    """
+    word = word.replace("'", "")
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: len(word) - len(suffix)] + replacement
+    return word
+
+
+def _negated(text: str) -> bool:
+    return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
+
+
+def criterion_features(rubric: Rubric, parts: AnswerParts, passages: np.ndarray,
+                       whole: np.ndarray, answer_words: np.ndarray, vectors: RubricVectors,
+                       evidence: Evidence) -> np.ndarray:
+    """(criteria, len(FEATURES)): the judge's inputs for every criterion of one answer.
+
+    ``passages`` and ``whole`` are the answer's pooled vectors, ``answer_words`` a vector per
+    content word of ``parts.words``; ``vectors.criterion_words`` the criteria's word vectors.
+    """
+    count = len(passages)
+    question = set(words(rubric.question))
+    answer_stems = {stem(w) for w in parts.words}
+    all_stems = {stem(w) for w in words(parts.answer) if w not in STOP_WORDS}
+    sims = (np.array([(passages @ c.T).max(axis=1) for c in vectors.criteria])
+            if count else np.zeros((len(rubric.criteria), 0)))
+    wrong = (np.array([(passages @ m.T).max(axis=1) for m in vectors.misconceptions])
+             if count and vectors.misconceptions else np.zeros((0, count)))
+    best_strength = max((m.strength for m in evidence.criteria), default=0.0)
+    mis_max = max((m.strength for m in evidence.misconceptions), default=0.0)
+    log_words = math.log1p(len(words(parts.answer)))
+    rows = []
+    for k, criterion in enumerate(rubric.criteria):
+        match = evidence.criteria[k]
+        best = int(sims[k].argmax()) if count else 0
+        passage_sim = float(sims[k, best]) if count else 0.0
+        others = np.delete(sims[:, best], k) if count else np.zeros(0)
+        margin = passage_sim - float(others.max()) if len(others) else passage_sim
+        recall = recall_all = align_mean = align_share = 0.0
+        for text, text_vectors in zip(criterion.texts, vectors.criterion_words[k], strict=True):
+            distinctive = {stem(w) for w in content_words(text) if w not in question}
+            if distinctive:
+                recall = max(recall, len(distinctive & answer_stems) / len(distinctive))
+            every = {stem(w) for w in content_words(text)}
+            if every:
+                recall_all = max(recall_all, len(every & all_stems) / len(every))
+            if len(text_vectors) and len(answer_words):
+                nearest = (text_vectors @ answer_words.T).max(axis=1)
+                align_mean = max(align_mean, float(np.clip(nearest, 0, 1).mean()))
+                align_share = max(align_share, float((nearest >= ALIGN_SIMILARITY).mean()))
+        passage = parts.passage_texts[best] if count else ""
+        rows.append([
+            match.similarity, match.strength, float(vectors.criterion_baselines[k]),
+            passage_sim, float((vectors.criteria[k] @ whole).max()), margin,
+            float(margin > 0), match.strength / best_strength if best_strength > 0 else 0.0,
+            recall, recall_all, align_mean, align_share,
+            (float(wrong[:, best].max()) if len(wrong) else 0.0) - passage_sim,
+            mis_max, float(_negated(passage) != _negated(criterion.description)),
+            float(_negated(passage)), evidence.reference_strength, log_words,
+            math.log1p(count), criterion.weight / rubric.total_weight,
+        ])
+    return np.array(rows, dtype=np.float64).reshape(len(rubric.criteria), len(FEATURES))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    status: CriterionStatus
+    credit: float  # the expected share of the criterion's weight, 0..1
+
+
+@dataclass(frozen=True)
+class CriterionJudge:
+    """A fitted multinomial logistic regression over ``FEATURES``, and its two cutoffs."""
+
+    version: str
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coefficients: np.ndarray  # (3, features): missed, partial, met
+    intercepts: np.ndarray  # (3,)
+    cutoffs: tuple[float, float]  # expected credit (0..2) at which partial, then met, begin
+    trained_on: str = ""
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """(criteria, 3): P(missed), P(partial), P(met) for each row of features."""
+        logits = ((features - self.mean) / self.scale) @ self.coefficients.T + self.intercepts
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        return probabilities
+
+    def judge(self, features: np.ndarray) -> list[Judgement]:
+        out = []
+        for p in self.probabilities(features):
+            expected = float(p[1] + 2 * p[2])
+            level = 2 if expected >= self.cutoffs[1] else 1 if expected >= self.cutoffs[0] else 0
+            out.append(Judgement(_STATUSES[level], round(expected / 2, 4)))
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        return {"version": self.version, "trained_on": self.trained_on,
+                "features": list(self.features), "mean": self.mean.tolist(),
+                "scale": self.scale.tolist(), "coefficients": self.coefficients.tolist(),
+                "intercepts": self.intercepts.tolist(), "cutoffs": list(self.cutoffs)}
+
+    def save(self, path: Path) -> None:
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+        partial.replace(path)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object], where: str) -> CriterionJudge:
+        try:
+            features = tuple(str(f) for f in data["features"])  # type: ignore[attr-defined]
+            if features != FEATURES:
+                raise ValueError(f"its features {features} are not this grader's {FEATURES}")
+            judge = cls(
+                version=str(data["version"]), trained_on=str(data.get("trained_on", "")),
+                features=features,
+                mean=np.array(data["mean"], dtype=np.float64),
+                scale=np.array(data["scale"], dtype=np.float64),
+                coefficients=np.array(data["coefficients"], dtype=np.float64),
+                intercepts=np.array(data["intercepts"], dtype=np.float64),
+                cutoffs=(float(data["cutoffs"][0]), float(data["cutoffs"][1])),  # type: ignore[index]
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise ConfigurationError(
+                f"The criterion judge {where} cannot be used: {error}. Retrain it with "
+                "`grader judge train`, or set GRADER_SCORING__OFFLINE_JUDGE=false.") from error
+        if judge.coefficients.shape != (3, len(FEATURES)) or judge.mean.shape != (len(FEATURES),):
+            raise ConfigurationError(
+                f"The criterion judge {where} has the wrong shape; retrain it.")
+        return judge
+
+    @classmethod
+    def load(cls, path: Path) -> CriterionJudge:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ConfigurationError(f"Cannot read the criterion judge {path}: {error}.") from error
+        return cls.from_json(data, str(path))
+
+
+DEFAULT_JUDGE = "criterion-judge.json"
+
+
+@cache
+def default_judge() -> CriterionJudge | None:
+    """The judge shipped in the package, or None when none has been trained yet."""
+    resource = files("grader.data").joinpath(DEFAULT_JUDGE)
+    if not resource.is_file():
+        return None
+    return CriterionJudge.from_json(json.loads(resource.read_text(encoding="utf-8")),
+                                    f"grader/data/{DEFAULT_JUDGE}")
+
+
+def statuses(judgements: Sequence[Judgement]) -> list[CriterionStatus]:
+    return [j.status for j in judgements]

@@ -1,0 +1,108 @@
+"""The learned criterion judge and the shipped score calibration."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import GradeItem, Grader, QuestionBank, Settings
+from grader.critic import CritiqueRequest, OfflineCritic
+from grader.errors import ConfigurationError
+from grader.evaluation.judge_training import LabeledPoint, cross_validate, fit_cutoffs, train
+from grader.judge import FEATURES, CriterionJudge, default_judge, stem
+from grader.score_calibration import ScoreCalibration, default_calibration
+from grader.settings import ScoringConfig
+from tests.fakes import FakeEmbedder
+
+
+def synthetic_points(n: int = 300, seed: int = 0) -> list[LabeledPoint]:
+    """Labels that follow the first feature: missed below 0.3, partial below 0.6, met above."""
+    rng = np.random.default_rng(seed)
+    points = []
+    for i in range(n):
+        x = rng.random(len(FEATURES))
+        label = 0 if x[0] < 0.3 else 1 if x[0] < 0.6 else 2
+        points.append(LabeledPoint(x, label, f"q{i % 6}", f"k{i % 3}"))
+    return points
+
+
+def test_a_trained_judge_learns_the_labels_and_round_trips(tmp_path: Path) -> None:
+    points = synthetic_points()
+    judge = train(points, trained_on="synthetic")
+    folds = cross_validate(points, "question_id", 1.0)
+    assert folds.kappa > 0.7
+    path = tmp_path / "judge.json"
+    judge.save(path)
+    again = CriterionJudge.load(path)
+    x = np.array([p.features for p in points[:20]])
+    assert again.judge(x) == judge.judge(x)
+    assert [j.status for j in judge.judge(np.array([[0.05] + [0.5] * (len(FEATURES) - 1),
+                                                    [0.95] + [0.5] * (len(FEATURES) - 1)]))
+            ] == ["missed", "met"]
+
+
+def test_a_tighter_false_credit_limit_moves_the_cutoffs_up() -> None:
+    gold = np.array([0] * 50 + [2] * 50)
+    expected = np.concatenate([np.linspace(0, 1.4, 50), np.linspace(0.6, 2, 50)])
+
+    def false_credit(limit: float) -> float:
+        low, high = fit_cutoffs(expected, gold, max_false_credit=limit, max_false_miss=1.0)
+        predicted = np.where(expected >= high, 2, np.where(expected >= low, 1, 0))
+        return float(np.mean(predicted[gold == 0] > 0))
+
+    assert false_credit(0.02) < false_credit(1.0)
+
+
+def test_a_judge_with_other_features_is_refused(tmp_path: Path) -> None:
+    data = train(synthetic_points(), trained_on="x").to_json()
+    data["features"] = ["sim"]
+    with pytest.raises(ConfigurationError, match="grader judge train"):
+        CriterionJudge.from_json(data, "test")
+
+
+def test_stem_meets_inflections() -> None:
+    assert stem("corrects") == stem("correcting") == "correct"
+
+
+def test_the_shipped_judge_and_calibration_load_and_are_named_in_results(
+        bank: QuestionBank) -> None:
+    judge, calibration = default_judge(), default_calibration()
+    assert judge is not None and calibration is not None
+    grader = Grader(bank, FakeEmbedder(), settings=Settings())
+    result = grader.grade("adam-optimizer", "Adam keeps a running mean of the gradients and "
+                          "divides each step by the root of the mean of their squares.")
+    assert result.versions.judge == judge.version
+    assert result.versions.calibration == calibration.name
+    assert result.score == calibration.apply(result.signals.raw_score)
+
+
+def test_the_offline_critic_judges_with_the_judge_unless_switched_off(bank: QuestionBank) -> None:
+    grader = Grader(bank, FakeEmbedder(), settings=Settings())
+    prepared = grader.prepare_many([GradeItem(
+        "adam-optimizer", "Adam keeps moving averages of gradients and squared gradients.")])[0]
+    assert not isinstance(prepared, Exception) and prepared.evidence.criterion_features is not None
+    judge = default_judge()
+    assert judge is not None
+    critic = OfflineCritic(judge)
+    request = CritiqueRequest(prepared.rubric, prepared.parts.answer, prepared.evidence)
+    expected = [j.status for j in judge.judge(prepared.evidence.criterion_features)]
+    assert [c.status for c in critic.critique(request).criteria] == expected
+    off = replace(request, scoring=ScoringConfig(offline_judge=False))
+    strengths = [m.strength for m in prepared.evidence.criteria]
+    by_strength = ["met" if s >= 0.45 else "partial" if s >= 0.25 else "missed"
+                   for s in strengths]
+    assert [c.status for c in critic.critique(off).criteria] == by_strength
+
+
+def test_calibration_keeps_an_empty_answer_at_zero(bank: QuestionBank) -> None:
+    grader = Grader(bank, FakeEmbedder(), settings=Settings())
+    assert grader.grade("adam-optimizer", "   ").score == 0.0
+
+
+def test_a_calibration_must_be_monotone() -> None:
+    with pytest.raises(ValueError, match="non-decreasing"):
+        ScoreCalibration(name="x", x=[0.0, 1.0], y=[0.5, 0.1])
+    assert ScoreCalibration(name="x", x=[0.0, 1.0], y=[0.0, 0.5]).apply(100.0) == 50.0
