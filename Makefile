@@ -59,7 +59,8 @@ MOHLER_FOUND := $(wildcard $(MOHLER_DEV))
 # the shipped calibration (GRADER_CALIBRATION_FILE=eval/calibration.json) on the whole dev set.
 eval: setup  ## regenerate eval/REPORT.md, eval/report/*.png and eval/calibration.json (~5 min)
 	mkdir -p eval/out
-	GRADER_CACHE_DIR=eval/out/cache $(BIN)/grader eval eval/inhouse.jsonl $(MOHLER_FOUND) \
+	GRADER_CACHE_DIR=eval/out/cache $(BIN)/grader eval eval/inhouse.jsonl \
+		eval/labeled/interview-dev.jsonl eval/labeled/bank-dev.jsonl $(MOHLER_FOUND) \
 		--paraphrases eval/paraphrases.jsonl --report eval --json > eval/out/eval.json
 ifneq ($(MOHLER_FOUND),)
 	GRADER_CACHE_DIR=eval/out/cache $(BIN)/grader eval $(MOHLER_DEV) --calibrate-on $(MOHLER_DEV) \
