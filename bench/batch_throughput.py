@@ -3,14 +3,20 @@
 Not a test: it prints figures. It generates a few thousand distinct answers from the question
 bank (sentences of reference answers, criteria and misconceptions, recombined, with words dropped
 so that no two answers or sentences repeat and no cache can help), grades them with the batch
-runner (JSONL in, JSONL out, fsync per chunk) and encodes the same answer texts with the same
-model and batch size. The measures are interleaved in rounds and summed, so drift in machine load
-during the run counts against every side alike. A third figure encodes exactly the texts the
-grader had the model embed (recorded between the embedding cache and the model: each answer, its
-sentences and whatever else scoring asks for), the ceiling for this grader.
+runner (JSONL in, JSONL out, fsync per chunk) once per configuration, and encodes the same answer
+texts with the raw torch model (``SentenceTransformer.encode``, same batch size). The
+configurations are the embedding backends (``GRADER_EMBEDDING_BACKEND``), each with its word
+table prepared as ``grader models prepare`` does, and torch with words embedded alone (the way
+before the word table, ``GRADER_EMBEDDING_WORD_TABLE=false``). The measures are interleaved in
+rounds and summed, so drift in machine load during the run counts against every side alike. For
+each configuration, a last figure encodes exactly the texts the grader had its model embed
+(recorded between the embedding cache and the model), with that backend: the ceiling for it.
 
-    .venv/bin/python bench/batch_throughput.py --answers 3000
-    .venv/bin/python bench/batch_throughput.py --answers 1000 --rounds 4 --chunk-size 64
+With ``--rss N`` it then runs bench/memory.py for the onnx backend: process memory after
+start-up and after grading N/2 and N answers.
+
+    .venv/bin/python bench/batch_throughput.py --answers 3000 --rss 20000
+    .venv/bin/python bench/batch_throughput.py --answers 1000 --configs onnx --chunk-size 64
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,14 +39,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from grader import GradeItem, Grader, QuestionBank, Settings  # noqa: E402
 from grader.batch import DEFAULT_CHUNK_SIZE, BatchOptions, plan_batch, run_batch  # noqa: E402
-from grader.embedding import (  # noqa: E402
-    CachedEmbedder,
-    EmbeddingCache,
-    SentenceTransformerEmbedder,
-    resolve_model_path,
-)
+from grader.embedders import make_embedder  # noqa: E402
+from grader.embedding import Embedder, EmbeddingCache, resolve_model_path  # noqa: E402
 from grader.text import split_sentences  # noqa: E402
 from grader.vectors import TokenVectors  # noqa: E402
+from grader.word_vectors import HasWordTable, WordPieceTable  # noqa: E402
+
+#: name: (backend, word table); "torch-words-alone" is the way before issue 18.
+CONFIGS = {"torch-words-alone": ("torch", False), "torch": ("torch", True),
+           "onnx": ("onnx", True)}
 
 
 def make_answers(bank: QuestionBank, count: int, seed: int = 7) -> list[dict[str, str]]:
@@ -71,7 +79,7 @@ def make_answers(bank: QuestionBank, count: int, seed: int = 7) -> list[dict[str
 class RecordingEmbedder:
     """Passes texts to the model and keeps them: exactly what the grader had computed."""
 
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.texts: list[str] = []
 
@@ -88,11 +96,48 @@ class RecordingEmbedder:
         return self.inner.embed_tokens(texts)
 
 
+class RecordingTableEmbedder(RecordingEmbedder):
+    """A ``RecordingEmbedder`` that keeps the inner embedder's word table in use."""
+
+    def __init__(self, inner: Embedder, table: WordPieceTable) -> None:
+        super().__init__(inner)
+        self._table = table
+
+    @property
+    def word_table(self) -> WordPieceTable:
+        return self._table
+
+
 def raw_encode_seconds(model: object, texts: list[str], batch_size: int) -> float:
     started = time.perf_counter()
     model.encode(texts, batch_size=batch_size, normalize_embeddings=True,  # type: ignore[attr-defined]
                  convert_to_numpy=True, show_progress_bar=False)
     return time.perf_counter() - started
+
+
+def embed_seconds(embedder: Embedder, texts: list[str]) -> float:
+    started = time.perf_counter()
+    embedder.embed(texts)
+    return time.perf_counter() - started
+
+
+def build_grader(name: str, bank: QuestionBank, folder: Path, device: str
+                 ) -> tuple[Grader, RecordingEmbedder]:
+    """The default wiring (``Grader.from_settings``) of one configuration, with a recorder
+    between the embedding cache and the model, its word table prepared and rubrics embedded."""
+    backend, table = CONFIGS[name]
+    settings = Settings(cache_dir=folder / f"cache-{name}", embedding_device=device,
+                        embedding_backend=backend, embedding_word_table=table)  # type: ignore[arg-type]
+    inner = make_embedder(settings)
+    if isinstance(inner, HasWordTable):
+        inner.word_table.prepare()
+        recorder: RecordingEmbedder = RecordingTableEmbedder(inner, inner.word_table)
+    else:
+        recorder = RecordingEmbedder(inner)
+    grader = Grader(bank, recorder, settings=settings,
+                    embedding_cache=EmbeddingCache(folder / f"cache-{name}" / "e.sqlite3"))
+    grader.warm_up()  # rubric embeddings come from the cache, as in a real batch
+    return grader, recorder
 
 
 def batch_seconds(grader: Grader, rows: list[dict[str, str]], folder: Path,
@@ -114,60 +159,76 @@ def main() -> None:
                         help="interleaved rounds, so load drift hits every measure alike")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help=f"comma-separated, of: {', '.join(CONFIGS)}")
+    parser.add_argument("--rss", type=int, default=0, metavar="N",
+                        help="then measure memory while grading N answers (bench/memory.py)")
     args = parser.parse_args()
+    names = [name for name in args.configs.split(",") if name]
+    unknown = [name for name in names if name not in CONFIGS]
+    if unknown:
+        sys.exit(f"unknown --configs {unknown}; choose from {', '.join(CONFIGS)}")
 
+    import onnxruntime
     import torch
     from sentence_transformers import SentenceTransformer
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        settings = Settings(cache_dir=folder / "cache", embedding_device=args.device)
-        # The default wiring (Grader.from_settings), with a recorder between cache and model.
-        recorder = RecordingEmbedder(SentenceTransformerEmbedder(
-            settings.embedding_model, device=args.device,
-            batch_size=settings.embedding_batch_size))
-        embedder = CachedEmbedder(recorder, EmbeddingCache(folder / "cache" / "e.sqlite3"))
-        grader = Grader(QuestionBank.from_dir(settings.rubrics_dir), embedder,
-                        settings=settings)
-        grader.warm_up()  # rubric embeddings come from the cache, as in a real batch
+        bank = QuestionBank.from_dir(Settings().rubrics_dir)
+        graders = {name: build_grader(name, bank, folder, args.device) for name in names}
+        settings = Settings()
         model = SentenceTransformer(resolve_model_path(settings.embedding_model),
                                     device=args.device)
         batch_size = settings.embedding_batch_size
-        warm = make_answers(grader.bank, 64, seed=1)
+        warm = make_answers(bank, 64, seed=1)
         raw_encode_seconds(model, [row["answer"] for row in warm], batch_size)
-        grader.grade_many([GradeItem(row["question_id"], row["answer"]) for row in warm])
+        for grader, _ in graders.values():
+            grader.grade_many([GradeItem(row["question_id"], row["answer"]) for row in warm])
 
-        rows = make_answers(grader.bank, args.answers, seed=100)
+        rows = make_answers(bank, args.answers, seed=100)
         answers = [row["answer"] for row in rows]
         sentences = [s for answer in answers for s in split_sentences(answer)]
-        print(f"device {args.device}, torch threads {torch.get_num_threads()}, encode batch size "
-              f"{batch_size}, chunk size {args.chunk_size}, {len(rows)} distinct answers, "
-              f"{len(sentences) / len(rows):.2f} sentences each, {args.rounds} rounds")
-        totals = {"raw": 0.0, "batch": 0.0, "texts": 0.0}
-        embedded_count = 0
+        print(f"device {args.device}, {os.cpu_count()} CPUs, torch threads "
+              f"{torch.get_num_threads()}, onnxruntime {onnxruntime.__version__}, encode batch "
+              f"size {batch_size}, chunk size {args.chunk_size}, {len(rows)} distinct answers, "
+              f"{len(sentences) / len(rows):.2f} sentences each, {args.rounds} rounds, load "
+              f"average at start {os.getloadavg()[0]:.1f}")
+        raw = 0.0
+        batch = dict.fromkeys(names, 0.0)
+        ceiling = dict.fromkeys(names, 0.0)
+        embedded = dict.fromkeys(names, 0)
         size = -(-len(rows) // args.rounds)
         for round_number in range(args.rounds):
             part = rows[round_number * size : (round_number + 1) * size]
             texts = [row["answer"] for row in part]
+            order = names if round_number % 2 == 0 else names[::-1]
             if round_number % 2 == 0:
-                totals["raw"] += raw_encode_seconds(model, texts, batch_size)
-            recorder.texts.clear()
-            totals["batch"] += batch_seconds(grader, part, folder, args.chunk_size)
-            # Exactly the texts the grader had the model embed for this round (cache misses).
-            embedded = list(recorder.texts)
-            embedded_count += len(embedded)
-            totals["texts"] += raw_encode_seconds(model, embedded, batch_size)
+                raw += raw_encode_seconds(model, texts, batch_size)
+            for name in order:
+                grader, recorder = graders[name]
+                recorder.texts.clear()
+                batch[name] += batch_seconds(grader, part, folder, args.chunk_size)
+                # Exactly the texts the grader had the model embed for this round.
+                recorded = list(recorder.texts)
+                embedded[name] += len(recorded)
+                ceiling[name] += embed_seconds(recorder.inner, recorded)
             if round_number % 2 == 1:
-                totals["raw"] += raw_encode_seconds(model, texts, batch_size)
-        raw = len(rows) / totals["raw"]
-        batch = len(rows) / totals["batch"]
-        ceiling = len(rows) / totals["texts"]
-        print(f"raw SentenceTransformer.encode of the answers: {raw:8.1f} answers/s")
-        print(f"batch grading (grader batch runner, JSONL):   {batch:8.1f} answers/s   "
-              f"ratio {batch / raw:.2f}")
-        print(f"raw encode of the texts grade_many had embedded ({embedded_count / len(rows):.2f} "
-              f"per answer): {ceiling:.1f} answers/s = {ceiling / raw:.2f} of raw; "
-              f"batch grading reaches {batch / ceiling:.2f} of it")
+                raw += raw_encode_seconds(model, texts, batch_size)
+        raw_rate = len(rows) / raw
+        print(f"raw SentenceTransformer.encode of the answers (torch): {raw_rate:8.1f} answers/s")
+        for name in names:
+            rate = len(rows) / batch[name]
+            print(f"batch grading, {name + ':':18s} {rate:8.1f} answers/s   "
+                  f"ratio {rate / raw_rate:.2f} of raw torch encode")
+        for name in names:
+            rate, top = len(rows) / batch[name], len(rows) / ceiling[name]
+            print(f"  {name}: its backend's encode of the texts grade_many had embedded "
+                  f"({embedded[name] / len(rows):.2f} per answer): {top:.1f} answers/s; batch "
+                  f"grading reaches {rate / top:.2f} of it")
+    if args.rss:
+        memory = Path(__file__).with_name("memory.py")
+        subprocess.run([sys.executable, str(memory), "--answers", str(args.rss)], check=True)
 
 
 if __name__ == "__main__":
