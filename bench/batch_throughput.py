@@ -193,7 +193,8 @@ def main() -> None:
               f"{torch.get_num_threads()}, onnxruntime {onnxruntime.__version__}, encode batch "
               f"size {batch_size}, chunk size {args.chunk_size}, {len(rows)} distinct answers, "
               f"{len(sentences) / len(rows):.2f} sentences each, {args.rounds} rounds, load "
-              f"average at start {os.getloadavg()[0]:.1f}")
+              f"average at start {os.getloadavg()[0]:.1f}, OPENBLAS_NUM_THREADS "
+              f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
         raw = 0.0
         batch = dict.fromkeys(names, 0.0)
         ceiling = dict.fromkeys(names, 0.0)

@@ -56,6 +56,9 @@ class OnnxEmbedder:
         path = prepare_onnx_model(model, cache_dir, precision, progress=progress)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle worker threads would spin for a while after each run, taking the cores from the
+        # scoring that follows the model's pass and from other processes on a small machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(str(path), options,
                                                  providers=["CPUExecutionProvider"])
