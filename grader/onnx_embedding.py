@@ -26,7 +26,7 @@ from grader.errors import EmbeddingError
 from grader.onnx_export import (
     RECIPE_VERSION,
     Precision,
-    _import,
+    import_extra,
     model_folder,
     prepare_onnx_model,
     read_json,
@@ -49,8 +49,8 @@ class OnnxEmbedder:
     def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, cache_dir: Path,
                  precision: Precision = "int8", batch_size: int = 64,
                  progress: Callable[[str], None] | None = None) -> None:
-        ort = _import("onnxruntime")
-        tokenizers = _import("tokenizers")
+        ort = import_extra("onnxruntime")
+        tokenizers = import_extra("tokenizers")
         folder = model_folder(model)
         _check_pooling(folder, model)
         path = prepare_onnx_model(model, cache_dir, precision, progress=progress)

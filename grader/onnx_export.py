@@ -69,7 +69,7 @@ def fingerprint(folder: Path) -> str:
 
 def onnx_model_path(model: str, cache_dir: Path, precision: Precision) -> Path:
     """Where the ONNX file of ``model`` is cached (it may not exist yet)."""
-    ort = _import("onnxruntime")
+    ort = import_extra("onnxruntime")
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model).name or model)
     return (Path(cache_dir) / "onnx" /
             f"{name}-{fingerprint(model_folder(model))}-ort{ort.__version__}-{precision}.onnx")
@@ -141,8 +141,8 @@ def _export(folder: Path, target: Path) -> None:
 
 
 def _quantize(source: Path, target: Path) -> None:
-    onnx = _import("onnx")
-    quantization = _import("onnxruntime.quantization")
+    onnx = import_extra("onnx")
+    quantization = import_extra("onnxruntime.quantization")
     graph = onnx.load(str(source)).graph
     keep_float = [node.name for node in graph.node
                   if node.op_type == "MatMul" and FLOAT_MATMULS.search(node.name)]
@@ -173,7 +173,8 @@ def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _import(name: str) -> Any:
+def import_extra(name: str) -> Any:
+    """Import a module of the ``onnx`` extra, or say how to install it."""
     from importlib import import_module
 
     try:
