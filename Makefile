@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup serve test chromium grade-example check bench eval
+.PHONY: setup serve test chromium grade-example check bench eval openapi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-serve: setup  ## serve the API on the embedded defaults (127.0.0.1:8000)
-	$(BIN)/grader serve
+# make serve PORT=9000 HOST=0.0.0.0; unset, grader serve takes GRADER_PORT (or PORT) and
+# GRADER_HOST, else 127.0.0.1:8000. HOST counts only on make's command line: tcsh exports HOST
+# as the machine's name, which would put the server on the network.
+serve: setup  ## serve the API and the practice page (PORT=8000 HOST=127.0.0.1 by default)
+	$(BIN)/grader serve$(if $(filter command line,$(origin HOST)), --host "$(HOST)")$(if $(PORT), --port "$(PORT)")
 
 grade-example: setup  ## grade one example answer from the command line
 	$(BIN)/grader grade --question adam-optimizer --answer "Adam keeps a moving average of the gradient, like momentum, and divides each step by the square root of a moving average of squared gradients, like RMSprop, so every parameter gets its own step size."
@@ -50,6 +53,11 @@ check: setup  ## ruff, mypy --strict (grader, api) and the question bank
 	$(BIN)/ruff check grader api tests bench
 	$(BIN)/mypy
 	$(BIN)/grader rubrics check
+
+# The API contract generated clients are built from; tests/api/test_openapi_contract.py fails
+# until it is rewritten after a change to the API's schema (review the diff, then commit it).
+openapi: setup  ## rewrite openapi.json from the app's schema
+	$(BIN)/python -m api.contract openapi.json
 
 # The Mohler et al. (2011) development set ships to developers in ../shared (see README).
 MOHLER_DEV ?= ../shared/datasets/mohler-dev/mohler-dev.jsonl

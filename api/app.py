@@ -14,12 +14,14 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Scope
 
 from api.batcher import GradeBatcher
 from api.deps import require_api_key
 from api.errors import AUTH_ERRORS, COMMON_ERRORS, register_error_handlers
+from api.mcp_mount import mount_mcp
 from api.metrics import Metrics
 from api.middleware import (
     REQUEST_ID_HEADER,
@@ -27,7 +29,7 @@ from api.middleware import (
     RequestContextMiddleware,
     ResponseHeaders,
 )
-from api.routes import grade, health, questions
+from api.routes import grade, health, integrations, questions
 from api.settings import ApiSettings, get_api_settings
 from grader import __version__
 from grader.errors import GraderError
@@ -38,6 +40,8 @@ logger = logging.getLogger("grader.api")
 
 #: Issue 7's practice page lives here; it is served at "/" when the folder exists.
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Where the docs pages' scripts and styles are served from.
+DOCS_ASSETS = "/docs/assets"
 
 #: Sent with the practice page's files: its own scripts, styles and API only, never in a frame.
 PAGE_HEADERS = {
@@ -51,9 +55,14 @@ PAGE_HEADERS = {
 DESCRIPTION = """\
 Grades free-text answers to deep-learning interview questions and explains the grade.
 
-Every error has the shape `{"error": {"code", "message", "details"}}`. When `GRADER_API_KEYS`
+Every error has the shape `{"error": {"code", "message", "details"}}`, where `details` is always
+an object (`{}` when empty; a list of what was wrong is `details.problems`). Send bodies as
+JSON (`Content-Type: application/json`); anything else is a 415. When `GRADER_API_KEYS`
 is set, every `/v1` route needs `Authorization: Bearer <key>`. Every response carries an
 `X-Request-ID` header (the client's own, when it sends a sane one).
+
+The same grading is served to agent hosts as MCP tools at `/mcp` (streamable HTTP, stateless;
+guarded by the same keys) and to promptfoo at `POST /v1/integrations/promptfoo`.
 """
 
 
@@ -94,7 +103,7 @@ def create_app(grader: Grader | None = None, *, settings: Settings | None = None
                                llm_concurrency=api_settings.llm_concurrency,
                                llm_deadline_s=api_settings.llm_deadline_s,
                                on_batch=lambda size: app.state.metrics.batch_size.observe(size))
-        async with batcher:
+        async with batcher, mcp_running():
             app.state.grader, app.state.batcher = loaded, batcher
             logger.info("ready", extra={"questions": len(loaded.bank),
                                         "embedding_model": loaded.embedder.model_name})
@@ -103,8 +112,10 @@ def create_app(grader: Grader | None = None, *, settings: Settings | None = None
             finally:
                 app.state.grader = app.state.batcher = None
 
-    app = FastAPI(title="grader", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from files fastapi-offline ships (served under
+    # DOCS_ASSETS), never from a CDN: the docs work with no internet.
+    app = FastAPIOffline(title="grader", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan, static_url=DOCS_ASSETS)
     app.state.api_settings = api_settings
     app.state.metrics = Metrics()
     app.state.grader = app.state.batcher = None
@@ -113,8 +124,10 @@ def create_app(grader: Grader | None = None, *, settings: Settings | None = None
     app.include_router(health.router)
     guarded = [Depends(require_api_key)] if api_settings.auth_enabled else []
     errors = {**COMMON_ERRORS, **(AUTH_ERRORS if api_settings.auth_enabled else {})}
-    for router in (questions.router, grade.build_router(api_settings.batch_max_items)):
+    for router in (questions.router, grade.build_router(api_settings.batch_max_items),
+                   integrations.router):
         app.include_router(router, dependencies=guarded, responses=errors)
+    mcp_running = mount_mcp(app, api_settings)  # /mcp, guarded by the same keys
     # Registered after the API so "/v1/..." and the health routes always win over static files.
     if STATIC_DIR.is_dir():
         pages = ResponseHeaders(StaticFiles(directory=STATIC_DIR, html=True), PAGE_HEADERS)

@@ -39,6 +39,24 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+async def require_json(request: Request) -> None:
+    """Refuse a body sent as anything but JSON with 415, before it is parsed.
+
+    FastAPI reads a body as JSON only when its ``Content-Type`` says so; a form, text, or no
+    type at all (``curl -d`` sends a form) would otherwise fail the schema with a puzzling 422.
+    """
+    given = request.headers.get("content-type", "")
+    media_type = given.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or (media_type.startswith("application/")
+                                            and media_type.endswith("+json")):
+        return
+    raise ApiError(415, "unsupported_media_type",
+                   f"The request body must be JSON, sent with 'Content-Type: application/json' "
+                   f"(this one was sent as {given[:100] or 'no Content-Type'!r}). With curl, add "
+                   "-H 'Content-Type: application/json', or use --json.",
+                   {"content_type": given[:100], "expected": "application/json"})
+
+
 GraderDep = Annotated[Grader, Depends(get_grader)]
 BatcherDep = Annotated[GradeBatcher, Depends(get_batcher)]
 ApiSettingsDep = Annotated[ApiSettings, Depends(current_api_settings)]

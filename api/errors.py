@@ -1,10 +1,11 @@
 """One JSON error shape for every failure, and the one place errors become status codes.
 
 Every error response is ``{"error": {"code", "message", "details"}}``: grader errors, request
-validation, unknown routes, wrong methods, bodies that are too large or not UTF-8, and
-(should one ever happen) an internal error. A list of problems in ``details`` holds at most
-``MAX_PROBLEMS`` entries and then one that counts the rest (``capped``), so an error is never
-larger than the request that caused it.
+validation, unknown routes, wrong methods, bodies that are too large, not UTF-8 or not JSON, and
+(should one ever happen) an internal error. ``details`` is always an object, ``{}`` when there is
+nothing to add; a list of problems is ``details.problems``, at most ``MAX_PROBLEMS`` entries and
+then one that counts the rest (``capped``), so an error is never larger than the request that
+caused it.
 """
 
 from __future__ import annotations
@@ -63,7 +64,11 @@ class ErrorBody(BaseModel):
 
     code: str = Field(description="a stable machine-readable code, e.g. 'unknown_question'")
     message: str = Field(description="what was wrong and what to do")
-    details: Any = Field(default=None, description="structured context: limits, fields, ids")
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="always an object, {} when there is nothing to add: limits, ids, and under "
+                    "'problems' a list of what was wrong (for a validation error, each with "
+                    "'loc', 'msg' and 'type')")
 
 
 class ErrorResponse(BaseModel):
@@ -75,13 +80,14 @@ class ErrorResponse(BaseModel):
 class ApiError(Exception):
     """An error the API raises itself (auth, limits); rendered like every other error."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None,
+    def __init__(self, status: int, code: str, message: str,
+                 details: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.details = details
+        self.details = details or {}
         self.headers = headers
 
 
@@ -92,11 +98,12 @@ def describe_grader_error(error: GraderError) -> tuple[int, ErrorBody]:
                               details={"question_id": error.question_id})
     if isinstance(error, InvalidAnswerError):
         return 422, ErrorBody(code="invalid_answer", message=str(error),
-                              details=None if error.limit is None
+                              details={} if error.limit is None
                               else {"max_answer_chars": error.limit})
     if isinstance(error, InvalidQuestionError):
         return 422, ErrorBody(code="invalid_question", message=str(error),
-                              details=capped(error.problems, str, lambda n: f"and {n:,} more"))
+                              details={"problems": capped(error.problems, str,
+                                                          lambda n: f"and {n:,} more")})
     if isinstance(error, CriticUnavailableError):
         return 409, ErrorBody(code="critic_unavailable", message=str(error),
                               details={"choices": ["auto", "offline"]})
@@ -115,7 +122,8 @@ def error_response(status: int, body: ErrorBody, headers: Mapping[str, str] | No
                         headers=headers)
 
 
-def _validation_details(problems: Sequence[Any]) -> list[dict[str, Any]]:
+def validation_problems(problems: Sequence[Any]) -> list[dict[str, Any]]:
+    """What ``details.problems`` lists for a validation error (a request's, or a batch item's)."""
     # Only location, message and type: the raw input may be large, or hold the answer text.
     return capped(problems, lambda item: {
         "loc": [str(step) for step in item.get("loc", ())], "msg": str(item.get("msg", "")),
@@ -182,8 +190,8 @@ def register_error_handlers(app: FastAPI) -> None:
         too_many = _too_many_items(problems)
         if too_many is not None:
             return _respond(request, 422, too_many)
-        details = _validation_details(problems)
-        if any(item["type"] == "json_invalid" for item in details):
+        details = {"problems": validation_problems(problems)}
+        if any(item["type"] == "json_invalid" for item in details["problems"]):
             return _respond(request, 400, ErrorBody(
                 code="invalid_json", message="The request body is not valid JSON; send a JSON "
                 "object with Content-Type: application/json.", details=details))

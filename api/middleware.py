@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ErrorBody, count_error, error_response
@@ -22,10 +23,23 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+def _route_template(scope: Scope, before_routing: Scope) -> str:
+    """The metrics label of a request: its route's template (``/v1/questions/{question_id}``).
+
+    FastAPI's own routes put themselves in the scope; for any other route or mount (the page's
+    static files at "/", the docs' files) the first one that matches the request as it arrived
+    names it, a mount by its path. "unmatched" only when nothing matches: the label never holds
+    a client's path.
+    """
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    router = getattr(scope.get("app"), "router", None)
+    for route in getattr(router, "routes", ()):
+        if route.matches(before_routing)[0] is Match.FULL:
+            found = getattr(route, "path", None)
+            return (found or "/") if isinstance(found, str) else "unmatched"
+    return "unmatched"
 
 
 class RequestContextMiddleware:
@@ -42,6 +56,7 @@ class RequestContextMiddleware:
         given = Headers(scope=scope).get(REQUEST_ID_HEADER.lower(), "")
         request_id = given if _CLIENT_REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        before_routing = dict(scope)  # routing rewrites the scope (a mount's root_path)
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -67,7 +82,7 @@ class RequestContextMiddleware:
             await error_response(500, body)(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = _route_template(scope)
+            route = _route_template(scope, before_routing)
             metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
             if metrics is not None:
                 metrics.record_request(scope["method"], route, status, seconds)
@@ -161,10 +176,11 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send, status: int, code: str,
-                      message: str, details: Any = None,
+                      message: str, details: dict[str, Any] | None = None,
                       headers: Mapping[str, str] | None = None) -> None:
         count_error(scope.get("app"), code)
-        await error_response(status, ErrorBody(code=code, message=message, details=details),
+        await error_response(status, ErrorBody(code=code, message=message,
+                                               details=details or {}),
                              headers)(scope, receive, send)
 
 

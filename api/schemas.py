@@ -7,6 +7,7 @@ the field, never a failure deep inside the tokenizer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,16 +15,23 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainValidator,
     Tag,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     create_model,
     field_validator,
+    model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from api.errors import ErrorBody
 from api.settings import MAX_BATCH_ITEMS
 from grader.adhoc import AdhocQuestion
+from grader.errors import InvalidQuestionError
 from grader.result import CriticChoice, GradeResult
 from grader.rubric import Area, Difficulty, Rubric, RubricSource
 
@@ -97,8 +105,32 @@ class AdhocGradeRequest(AdhocQuestion, RequestModel):
     critic: CriticChoice = Field(
         default="auto", description="'auto' uses the LLM critic when one is configured")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_reference_answer(cls, data: Any) -> Any:
+        """``reference_answer`` (one string), as batch files and ``grader grade`` take it, goes
+        first into ``reference_answers``: one vocabulary across the CLI, batch files and API."""
+        if not isinstance(data, dict) or "reference_answer" not in data:
+            return data
+        data = dict(data)
+        single = data.pop("reference_answer")
+        if not isinstance(single, str):
+            raise PydanticCustomError(
+                "reference_answer_type", "'reference_answer' should be one string; send a list "
+                "of them as 'reference_answers'")
+        given = data.get("reference_answers", [])
+        data["reference_answers"] = [single, *given] if isinstance(given, list) else given
+        return data
+
     def to_question(self) -> AdhocQuestion:
-        return AdhocQuestion.model_validate(self.model_dump(exclude={"answer", "critic"}))
+        """The question, its texts stripped; ``InvalidQuestionError`` when that leaves one empty
+        (a question of only spaces passes this model, which keeps the answer's spaces)."""
+        try:
+            return AdhocQuestion.model_validate(self.model_dump(exclude={"answer", "critic"}))
+        except ValidationError as error:
+            raise InvalidQuestionError([
+                f"field '{'.'.join(map(str, problem['loc']))}': {problem['msg']}"
+                for problem in error.errors()]) from None
 
 
 def _request_kind(value: Any) -> str:
@@ -107,12 +139,65 @@ def _request_kind(value: Any) -> str:
     return "adhoc" if isinstance(value, AdhocGradeRequest) else "bank"
 
 
-_ITEMS = "answers to grade; the limit is a setting (GRADER_BATCH_MAX_ITEMS, default 100)"
+_ITEMS = ("answers to grade; the limit is a setting (GRADER_BATCH_MAX_ITEMS, default 100). An "
+          "item that is not valid fails alone, with its error in its result")
+
+#: The union's tags: pydantic puts the tag in every error location, which a client never sent.
+_REQUEST_KINDS = frozenset({"bank", "adhoc"})
+
+
+def _relocated(error: ValidationError, prefix: tuple[str | int, ...] = ()) -> ValidationError:
+    """``error`` with each location as the client wrote it: the union's tag taken out, and
+    ``prefix`` put in front."""
+    details: list[InitErrorDetails] = []
+    for problem in error.errors(include_url=False):
+        loc = problem["loc"]
+        if loc and loc[0] in _REQUEST_KINDS:
+            loc = loc[1:]
+        # Each problem keeps its type, message and context; only its location changes.
+        details.append({"type": PydanticCustomError(problem["type"], problem["msg"],
+                                                    problem.get("ctx")),
+                        "loc": (*prefix, *loc), "input": problem["input"]})
+    return ValidationError.from_exception_data(error.title, details)
+
+
+def _client_locations(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if not isinstance(value, dict | BaseModel):  # not "a valid instance of BankGradeRequest"
+        raise PydanticCustomError(
+            "object_type", "Input should be a JSON object: 'question_id' and 'answer', or an "
+            "ad-hoc 'question', 'reference_answers' and 'answer'")
+    try:
+        return handler(value)
+    except ValidationError as error:
+        raise _relocated(error) from None
+
 
 GradeRequest = Annotated[
     Annotated[BankGradeRequest, Tag("bank")] | Annotated[AdhocGradeRequest, Tag("adhoc")],
     Discriminator(_request_kind),
+    WrapValidator(_client_locations),
 ]
+_grade_request: TypeAdapter[BankGradeRequest | AdhocGradeRequest] = TypeAdapter(GradeRequest)
+
+
+@dataclass(frozen=True)
+class InvalidItem:
+    """A batch item that is not a valid ``GradeRequest``: it fails alone, like an unknown id."""
+
+    error: ValidationError
+
+
+def _batch_item(value: Any) -> BankGradeRequest | AdhocGradeRequest | InvalidItem:
+    try:
+        return _grade_request.validate_python(value)
+    except ValidationError as error:
+        return InvalidItem(error)
+
+
+#: A batch item: a ``GradeRequest``, or anything else, which becomes an ``InvalidItem`` and fails
+#: alone (the schema says so: any value is accepted, and answered per item).
+BatchItemRequest = Annotated[BankGradeRequest | AdhocGradeRequest | InvalidItem,
+                             PlainValidator(_batch_item, json_schema_input_type=GradeRequest | Any)]
 
 
 class BatchGradeRequest(RequestModel):
@@ -127,14 +212,14 @@ class BatchGradeRequest(RequestModel):
         {"question_id": "no-such-question", "answer": "..."},
     ]}]})
 
-    items: list[GradeRequest] = Field(max_length=MAX_BATCH_ITEMS, description=_ITEMS)
+    items: list[BatchItemRequest] = Field(max_length=MAX_BATCH_ITEMS, description=_ITEMS)
 
 
 def batch_request_model(max_items: int) -> type[BatchGradeRequest]:
     """``BatchGradeRequest`` with at most ``max_items`` items (``GRADER_BATCH_MAX_ITEMS``)."""
     model: type[BatchGradeRequest] = create_model(
         "BatchGradeRequest", __base__=BatchGradeRequest, __doc__=BatchGradeRequest.__doc__,
-        items=(list[GradeRequest], Field(max_length=max_items, description=_ITEMS)))
+        items=(list[BatchItemRequest], Field(max_length=max_items, description=_ITEMS)))
     return model
 
 

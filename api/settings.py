@@ -7,11 +7,20 @@ batcher and the LLM critiques' pool.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from grader.errors import ConfigurationError
 
 #: The most items any batch may carry, whatever GRADER_BATCH_MAX_ITEMS says.
 MAX_BATCH_ITEMS = 10_000
@@ -21,6 +30,14 @@ class ApiSettings(BaseSettings):
     """API settings. Every field can be set as ``GRADER_<FIELD>`` in the environment."""
 
     model_config = SettingsConfigDict(env_prefix="GRADER_", extra="ignore")
+
+    # Where ``grader serve`` listens; its --host and --port win. Hosting platforms pass the port
+    # as PORT. HOST is not read: tcsh exports it as the machine's name, which would put the
+    # server on the network without a word.
+    host: str = Field(default="127.0.0.1", min_length=1,
+                      description="interface to bind; 0.0.0.0 for every interface")
+    port: int = Field(default=8000, ge=1, le=65535,
+                      description="TCP port; PORT, as hosting platforms set it, when this is unset")
 
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
@@ -56,6 +73,15 @@ class ApiSettings(BaseSettings):
         description="connections and requests at once (per worker) before new requests get 503")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _PlatformPort(settings_cls), dotenv_settings,
+                file_secret_settings)
+
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -83,6 +109,22 @@ class ApiSettings(BaseSettings):
 
         return {"http": DeadlineH11Protocol, "limit_concurrency": self.limit_concurrency,
                 "timeout_keep_alive": self.keep_alive_timeout_s}
+
+
+class _PlatformPort(PydanticBaseSettingsSource):
+    """``PORT``, the variable hosting platforms set, as the port when GRADER_PORT is unset."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        value = os.environ.get("PORT")
+        if value is None:
+            return {}
+        if not value.strip().isdigit() or not 1 <= int(value) <= 65_535:
+            raise ConfigurationError(f"PORT={value[:20]!r} is not a TCP port; set it to a number "
+                                     "from 1 to 65535, or unset it (the default is 8000).")
+        return {"port": int(value)}
 
 
 @lru_cache(maxsize=1)

@@ -10,10 +10,17 @@ limit, so a batch over it is refused on the count alone, before any item is vali
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 
-from api.deps import BatcherDep, GraderDep, MetricsDep
-from api.errors import ApiError, ErrorBody, ErrorResponse, count_error, describe_grader_error
+from api.deps import BatcherDep, GraderDep, MetricsDep, require_json
+from api.errors import (
+    ApiError,
+    ErrorBody,
+    ErrorResponse,
+    count_error,
+    describe_grader_error,
+    validation_problems,
+)
 from api.schemas import (
     AdhocGradeRequest,
     BankGradeRequest,
@@ -22,14 +29,16 @@ from api.schemas import (
     BatchItemFailed,
     BatchItemGraded,
     GradeRequest,
+    InvalidItem,
     batch_request_model,
 )
-from grader.errors import GraderError, InvalidQuestionError
+from grader.errors import GraderError, InvalidQuestionError, describe_validation_error
 from grader.grading import GradeItem, Grader
 from grader.result import GradeResult
 
 _GRADE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse, "description": "critic 'llm' asked for, but no LLM is set up"},
+    415: {"model": ErrorResponse, "description": "the body is not sent as JSON"},
     404: {"model": ErrorResponse, "description": "no question has this id"},
     422: {"model": ErrorResponse, "description": "invalid request, or answer over the limit"},
     503: {"model": ErrorResponse, "description": "the grader is not ready"},
@@ -71,7 +80,13 @@ async def grade(
 async def _grade_batch(request: BatchGradeRequest, grader: Grader, batcher: BatcherDep,
                        metrics: MetricsDep, http: Request) -> BatchGradeResponse:
     items: list[GradeItem | ErrorBody] = []
-    for entry in request.items:
+    for index, entry in enumerate(request.items):
+        if isinstance(entry, InvalidItem):
+            where = describe_validation_error(entry.error, root="item", limit=5)
+            items.append(ErrorBody(
+                code="validation_error", message=f"Item {index} is not valid: {where}",
+                details={"problems": validation_problems(entry.error.errors())}))
+            continue
         try:
             items.append(_to_item(grader, entry))
         except ApiError as error:
@@ -98,8 +113,9 @@ async def _grade_batch(request: BatchGradeRequest, grader: Grader, batcher: Batc
 
 def build_router(max_batch_items: int) -> APIRouter:
     """The grading routes, with at most ``max_batch_items`` items in a batch."""
-    router = APIRouter(prefix="/v1/grade", tags=["grading"])
+    router = APIRouter(prefix="/v1/grade", tags=["grading"], dependencies=[Depends(require_json)])
     router.add_api_route("", grade, methods=["POST"], response_model=GradeResult,
+                         operation_id="grade",
                          responses=_GRADE_ERRORS)
     limited = batch_request_model(max_batch_items)
 
@@ -110,6 +126,7 @@ def build_router(max_batch_items: int) -> APIRouter:
         """Grade many answers; one result or one error per item, in request order."""
         return await _grade_batch(request, grader, batcher, metrics, http)
 
-    router.add_api_route("/batch", grade_batch, methods=["POST"],
-                         response_model=BatchGradeResponse, responses={503: _GRADE_ERRORS[503]})
+    router.add_api_route("/batch", grade_batch, methods=["POST"], operation_id="gradeBatch",
+                         response_model=BatchGradeResponse,
+                         responses={code: _GRADE_ERRORS[code] for code in (415, 503)})
     return router

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import GraderDep
 from api.errors import ErrorResponse
 from api.schemas import QuestionDetail, QuestionPage, QuestionSummary
+from grader.json_schema import hide_null
 from grader.rubric import Area, Difficulty
 
 router = APIRouter(prefix="/v1/questions", tags=["questions"])
@@ -20,11 +21,15 @@ class QuestionFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tag: str | None = Field(default=None, max_length=100,
+    # hide_null: optional, and shown without a nullable anyOf that client generators trip on.
+    tag: str | None = Field(default=None, max_length=100, json_schema_extra=hide_null,
                             description="only questions with this tag")
-    difficulty: Difficulty | None = Field(default=None, description="only this difficulty")
-    area: Area | None = Field(default=None, description="only questions in this area")
+    difficulty: Difficulty | None = Field(default=None, description="only this difficulty",
+                                          json_schema_extra=hide_null)
+    area: Area | None = Field(default=None, description="only questions in this area",
+                              json_schema_extra=hide_null)
     q: str | None = Field(default=None, max_length=200, examples=["attention"],
+                          json_schema_extra=hide_null,
                           description="text to search for: a case-insensitive substring of the "
                                       "question or of one of its tags")
     limit: int = Field(default=20, ge=1, le=100)
@@ -35,10 +40,11 @@ class QuestionOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     include: Literal["reference"] | None = Field(
-        default=None, description="'reference' adds reference answers, phrasings, misconceptions")
+        default=None, json_schema_extra=hide_null,
+        description="'reference' adds reference answers, phrasings, misconceptions")
 
 
-@router.get("", response_model=QuestionPage)
+@router.get("", response_model=QuestionPage, operation_id="listQuestions")
 async def list_questions(grader: GraderDep,
                          filters: Annotated[QuestionFilters, Query()]) -> QuestionPage:
     """Questions in the bank, filtered by tag, difficulty, area and text, a page at a time."""
@@ -52,6 +58,7 @@ async def list_questions(grader: GraderDep,
 
 
 @router.get("/{question_id}", response_model=QuestionDetail, response_model_exclude_none=True,
+            operation_id="getQuestion",
             responses={404: {"model": ErrorResponse, "description": "no question has this id"}})
 async def get_question(
     grader: GraderDep,

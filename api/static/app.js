@@ -2,7 +2,9 @@
 // Plain JavaScript modules over the /v1 REST API: no build step, no dependencies.
 
 import { ApiError, api, apiKey, fetchQuestions, setApiKey } from "./api.js";
-import { clearAttempts, renderProgress, saveAttempt, triedIds } from "./attempts.js";
+import {
+  clearAttempts, renderPastAnswers, renderProgress, saveAttempt, triedIds,
+} from "./attempts.js";
 import { $, el } from "./dom.js";
 import { renderResult } from "./grade-view.js";
 import { areaLabel, areasOf, fillQuestionList, nextUntried } from "./question-list.js";
@@ -15,13 +17,39 @@ const state = { all: [], shown: [], current: null, drafts: new Map(), busy: fals
 let filterRequest = 0;
 let searchTimer = null;
 
-function describeError(error) {
+// Errors the page words itself (api.js); every other message is the server's, written for
+// operators (a setting to raise, a command to run), who have it in the API and the server's log.
+const PAGE_ERRORS = new Set(["unavailable", "http_error", "bad_reply"]);
+const TRY_AGAIN = "Try again in a moment; if it keeps failing, tell whoever runs this site.";
+
+/** What to tell a candidate about a failed request, in a candidate's words. */
+function describeError(error, { answerLength = null } = {}) {
   if (!(error instanceof ApiError)) return `Something went wrong in the page: ${error.message}`;
+  if (PAGE_ERRORS.has(error.code)) return error.message;
+  const details = error.details || {};
   if (error.status === 401) {
     $("api-key-settings").open = true;
-    return `${error.message} Enter an API key under "API key" at the bottom of the page.`;
+    return 'This server needs an API key. Enter it under "API key" at the bottom of the page.';
   }
-  return error.message;
+  switch (error.code) {
+    case "unknown_question":
+      return `There is no question "${details.question_id || ""}" here (the link may be old). ` +
+        "Pick a question from the list.";
+    case "invalid_answer":
+      if (typeof details.max_answer_chars === "number") {
+        const length = answerLength === null ? "" : ` is ${answerLength.toLocaleString("en")} characters;`;
+        return `Your answer${length} the limit is ` +
+          `${details.max_answer_chars.toLocaleString("en")} characters. Shorten it, then grade it again.`;
+      }
+      return "This answer cannot be graded as it is: remove any unusual characters and try again.";
+    case "body_too_large":
+      return "Your answer is too long to send. Shorten it, then grade it again.";
+    case "not_ready":
+      return "The grader is still starting. Try again in a few seconds.";
+    default:
+      return error.status >= 500 ? `The grader could not grade this just now. ${TRY_AGAIN}`
+        : `The grader could not take this request. Reload the page. ${TRY_AGAIN}`;
+  }
 }
 
 function showError(message) {
@@ -98,15 +126,19 @@ async function chooseQuestion(id, { focusAnswer = false } = {}) {
   try {
     question = await api(`v1/questions/${encodeURIComponent(id)}`);
   } catch (error) {
+    // The error alone: no empty question box above it.
     $("question-card").hidden = false;
-    $("question-text").textContent = "";
-    $("question-meta").textContent = "";
+    $("question-text").hidden = true;
+    $("question-meta").hidden = true;
     $("answer-form").hidden = true;
+    $("result").hidden = true;
     state.current = null;
     showError(describeError(error));
     return;
   }
   state.current = question;
+  $("question-text").hidden = false;
+  $("question-meta").hidden = false;
   $("answer-form").hidden = false;
   $("question-card").hidden = false;
   $("result").hidden = true;
@@ -169,6 +201,12 @@ async function submitAnswer(event) {
   if (state.busy || !state.current) return;
   const question = state.current;
   const answer = $("answer").value;
+  if (!answer.trim()) {  // refused here: an empty answer is not an attempt, and not a 0
+    $("result").hidden = true;
+    showError("Write your answer first: the answer box is empty.");
+    $("answer").focus();
+    return;
+  }
   state.busy = true;
   $("submit-button").disabled = true;
   $("busy").textContent = "Grading…";
@@ -178,7 +216,7 @@ async function submitAnswer(event) {
       method: "POST",
       body: { question_id: question.id, answer, critic: "auto" },
     });
-    saveAttempt(question, result);
+    saveAttempt(question, result, answer);
     renderResult(result, answer);
     showProgress();
     fillQuestions();  // the tick and the count of questions not tried yet
@@ -186,7 +224,7 @@ async function submitAnswer(event) {
     loadReference(question.id);
   } catch (error) {
     $("result").hidden = true;
-    showError(describeError(error));
+    showError(describeError(error, { answerLength: answer.length }));
   } finally {
     state.busy = false;
     $("submit-button").disabled = false;
@@ -212,7 +250,9 @@ async function loadReference(id) {
 }
 
 function showProgress() {
-  const listed = renderProgress($("progress"), state.current ? state.current.id : null);
+  const currentId = state.current ? state.current.id : null;
+  const listed = renderProgress($("progress"), currentId);
+  renderPastAnswers($("past-answers"), currentId);
   $("clear-history").hidden = listed === 0;
 }
 

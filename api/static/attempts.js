@@ -1,9 +1,13 @@
-// Attempts and their scores, kept in this browser's localStorage, and the progress table.
+// Attempts, their scores and the answers written, kept in this browser's localStorage; the
+// progress table, and the earlier answers to the current question.
 
 import { el } from "./dom.js";
 
 const STORE_KEY = "grader.attempts.v1";
 const MAX_ATTEMPTS_PER_QUESTION = 50;
+// The text of only the latest answers to each question is kept: localStorage holds about five
+// million characters per site, and an answer may hold twenty thousand.
+const MAX_ANSWERS_KEPT_PER_QUESTION = 10;
 
 let storageWorks = true;
 
@@ -17,7 +21,7 @@ function loadAttempts() {
   }
 }
 
-export function saveAttempt(question, result) {
+export function saveAttempt(question, result, answer) {
   const attempts = loadAttempts();
   const entry = attempts[question.id] || { question: question.question, attempts: [] };
   entry.question = question.question;
@@ -26,14 +30,54 @@ export function saveAttempt(question, result) {
     score: result.score,
     verdict: result.verdict,
     words: result.signals ? result.signals.answer_words : null,
+    answer,
   });
   entry.attempts = entry.attempts.slice(-MAX_ATTEMPTS_PER_QUESTION);
+  entry.attempts.slice(0, -MAX_ANSWERS_KEPT_PER_QUESTION).forEach((a) => delete a.answer);
   attempts[question.id] = entry;
-  try {
-    localStorage.setItem(STORE_KEY, JSON.stringify(attempts));
-  } catch {
-    storageWorks = false;
+  store(attempts);
+}
+
+/** Save, dropping the oldest answer texts (never the scores) while the browser says it is full. */
+function store(attempts) {
+  for (;;) {
+    try {
+      localStorage.setItem(STORE_KEY, JSON.stringify(attempts));
+      return;
+    } catch {
+      const oldest = Object.values(attempts).flatMap((entry) => entry.attempts)
+        .filter((a) => typeof a.answer === "string")
+        .sort((a, b) => (a.at || "").localeCompare(b.at || ""))[0];
+      if (!oldest) {
+        storageWorks = false;
+        return;
+      }
+      delete oldest.answer;
+    }
   }
+}
+
+/** Fill ``box`` with the answers kept for question ``currentId``, newest first. */
+export function renderPastAnswers(box, currentId) {
+  box.replaceChildren();
+  const entry = currentId ? loadAttempts()[currentId] : null;
+  const kept = entry && Array.isArray(entry.attempts)
+    ? entry.attempts.map((attempt, index) => ({ attempt, number: index + 1 }))
+      .filter(({ attempt }) => typeof attempt.answer === "string").reverse() : [];
+  if (!kept.length) return;
+  const list = el("ul", { className: "past-answers" });
+  for (const { attempt, number } of kept) {
+    const when = new Date(attempt.at);
+    const day = Number.isNaN(when.getTime()) ? "" : when.toLocaleString("en", {
+      dateStyle: "medium", timeStyle: "short" });
+    list.append(el("li", {},
+      el("details", {},
+        el("summary", {}, `Attempt ${number} `,
+          el("span", { className: `pill verdict-${attempt.verdict}` },
+            String(Math.round(attempt.score))), day ? ` ${day}` : ""),
+        el("p", { className: "past-answer-text" }, attempt.answer))));
+  }
+  box.append(el("h3", {}, "Your answers to this question"), list);
 }
 
 /** The ids of every question with at least one attempt stored in this browser. */

@@ -1,5 +1,5 @@
-// Showing a grade: score, verdict, the answer with its evidence highlighted, key points,
-// wrong claims with their corrections, and the feedback.
+// Showing a grade, most useful first: score and summary, wrong claims with their corrections,
+// what to add, then the answer with its evidence highlighted and the key points.
 
 import { $, el } from "./dom.js";
 
@@ -81,6 +81,7 @@ export function renderResult(result, answer) {
   section.dataset.verdict = result.verdict;
   const score = Math.round(result.score);
   $("score").textContent = String(score);
+  $("score").dataset.digits = String(String(score).length);  // "100" gets a smaller size
   $("score").className = `score verdict-${result.verdict}`;
   $("score").setAttribute("aria-label", `Score ${score} out of 100`);
   $("verdict").textContent = result.verdict;
@@ -125,19 +126,13 @@ export function renderResult(result, answer) {
   });
   $("misconceptions-block").hidden = result.misconceptions.length === 0;
 
+  // Each thing once: what is right shows under "Key points" (met, with the sentence that made
+  // it), and the corrections under "Wrong claims"; here only what to add, hints first.
   const feedback = $("feedback");
-  feedback.replaceChildren();
-  const groups = [
-    ["What you got right", result.feedback.strengths, "strengths"],
-    ["To improve", result.feedback.missing, "missing"],
-    ["To correct", result.feedback.corrections, "corrections"],
-  ];
-  for (const [title, items, className] of groups) {
-    if (!items || !items.length) continue;
-    feedback.append(el("h4", {}, title),
-      el("ul", { className }, ...items.map((text) => el("li", {}, text))));
-  }
-  if (!feedback.childElementCount) feedback.append(el("p", {}, result.feedback.summary));
+  const missing = result.feedback.missing || [];
+  feedback.replaceChildren(el("ul", { className: "missing" },
+    ...missing.map((text) => el("li", {}, text))));
+  $("feedback-block").hidden = missing.length === 0;
 
   $("reference").open = false;
   const critic = result.critic || {};

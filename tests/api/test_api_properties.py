@@ -80,9 +80,8 @@ def _check_shape(response: Any) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     if response.status_code >= 400:
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-        assert isinstance(body["error"]["details"], dict | list | None)
-        if isinstance(body["error"]["details"], list):
-            assert len(body["error"]["details"]) <= 21
+        assert isinstance(body["error"]["details"], dict)  # one shape, always an object
+        assert len(body["error"]["details"].get("problems", [])) <= 21
     return body
 
 

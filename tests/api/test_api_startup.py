@@ -9,6 +9,7 @@ from api.app import create_app
 from api.settings import ApiSettings
 from grader import Grader
 from grader.cli import main
+from tests.servers import free_port
 
 
 def test_the_grader_loads_once_in_the_lifespan_not_at_creation(
@@ -64,6 +65,6 @@ def test_serve_gives_uvicorn_the_deadlines_and_the_connection_limit(
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: given.update(options))
     monkeypatch.setenv("GRADER_LIMIT_CONCURRENCY", "32")
     monkeypatch.setenv("GRADER_KEEP_ALIVE_TIMEOUT_S", "3")
-    assert main(["serve"]) == 0
+    assert main(["serve", "--port", str(free_port())]) == 0
     assert given["http"] is DeadlineH11Protocol
     assert (given["limit_concurrency"], given["timeout_keep_alive"]) == (32, 3)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from grader import QuestionBank, Rubric
 from grader.rubric import AREAS, DIFFICULTIES
@@ -147,13 +147,25 @@ def test_good_and_weak_answers_are_graded_and_explained(page_session: PageSessio
     why_wrong = next(m.why_wrong for m in rubric.misconceptions if m.id == "no-learning-rate")
     assert why_wrong in page.inner_text("#misconceptions")
     assert page.locator("#feedback li").count() >= 1
+    # Issue 22: each thing is said once (a met point under "Key points" only, a correction
+    # under "Wrong claims" only), and the most useful first: what to correct, what to add.
+    shown = page.inner_text("#result")
+    assert shown.count(why_wrong) == 1 and "You made the point" not in shown
+    for met in page.locator("#criteria > li.status-met .criterion-text").all_inner_texts():
+        assert shown.count(met) == 1, met
+    order = page.eval_on_selector_all("#misconceptions-block, #feedback-block, #annotated, "
+                                      "#criteria", "els => els.map(e => e.id)")
+    assert order == ["misconceptions-block", "feedback-block", "annotated", "criteria"]
 
-    # Both attempts are kept in the browser and survive a reload.
+    # Both attempts are kept in the browser, with what was written, and survive a reload.
     assert attempts_row(page, rubric.question)[1:3] == ["2", str(good_score)]
     page.reload()
     page.wait_for_selector(".progress-table")
     assert attempts_row(page, rubric.question)[1:3] == ["2", str(good_score)]
     assert attempts_row(page, rubric.question)[3] == f"{good_score} → {weak_score}"
+    page.wait_for_selector("#past-answers .past-answer-text", state="attached")
+    assert page.locator("#past-answers .past-answer-text").all_text_contents() == [
+        WEAK_ANSWER, rubric.reference_answers[0]]  # newest first, as typed
 
 
 def test_screenshots_after_grading_at_desktop_and_phone_width(page_session: PageSession) -> None:
@@ -183,6 +195,7 @@ def test_over_long_answer_shows_the_limit(page_session: PageSession) -> None:
     page.wait_for_selector("#error", state="visible")
     message = page.inner_text("#error")
     assert re.search(r"2,?000", message), message
+    assert "GRADER_" not in message  # an operator's setting, not for candidates (issue 22)
     assert page.locator("#result").is_hidden()
 
 
@@ -193,6 +206,9 @@ def test_unknown_question_and_unreachable_server_show_readable_errors(
     page = open_page(page_session, "#q=no-such-question")
     page.wait_for_selector("#error", state="visible")
     assert "no-such-question" in page.inner_text("#error")
+    # Issue 22: candidate words (no `grader questions`), and no empty question box above them.
+    assert "grader questions" not in page.inner_text("#error")
+    assert page.locator("#question-text").is_hidden() and page.locator("#answer-form").is_hidden()
 
     choose(page, QUESTION)
     assert page.locator("#error").is_hidden()
@@ -409,3 +425,52 @@ def test_screenshot_of_the_bank(page_session: PageSession, bank: QuestionBank) -
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a 390px phone screen"
     page.screenshot(path=str(artifacts / "page-bank-phone.png"), full_page=True)
+
+
+def test_an_empty_answer_is_refused_before_grading(page_session: PageSession) -> None:
+    """Issue 22: an empty answer was sent, graded 0 and saved as an attempt."""
+    page = open_page(page_session)
+    choose(page, QUESTION)
+    graded: list[str] = []
+    page.on("request", lambda request: graded.append(request.url)
+            if request.url.endswith("/v1/grade") else None)
+    for empty in ("", "  \n\t "):
+        page.fill("#answer", empty)
+        page.click("#submit-button")
+        expect(page.locator("#error")).to_contain_text("the answer box is empty")
+        page.fill("#answer", empty)
+        page.focus("#answer")
+        page.keyboard.press("Control+Enter")
+    assert graded == [] and page.locator("#result").is_hidden()
+    assert page.evaluate("localStorage.getItem('grader.attempts.v1')") is None
+
+
+def test_on_a_phone_no_ctrl_enter_hint_and_100_fits_its_circle(
+        browser: Browser, server_url: str) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True,
+                                  has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+
+        def full_marks(route: Route) -> None:  # a real grade, shown as a perfect one
+            response = route.fetch()
+            route.fulfill(response=response, json={**response.json(), "score": 100.0})
+
+        page.route(re.compile(r".*/v1/grade$"), full_marks)
+        page.goto(f"{server_url}/#q={QUESTION}")
+        page.wait_for_selector("#answer-form", state="visible")
+        assert page.locator("#answer-help").is_hidden()
+        page.fill("#answer", WEAK_ANSWER)
+        page.click("#submit-button")
+        expect(page.locator("#score")).to_have_text("100")
+        # The digits' box, corners included, lies inside the circle with room to spare.
+        width, height, diameter = page.eval_on_selector("#score", """score => {
+            const range = document.createRange();
+            range.selectNodeContents(score);
+            const box = range.getBoundingClientRect();
+            return [box.width, box.height, score.clientWidth];
+        }""")
+        assert (width**2 + height**2) ** 0.5 <= 0.8 * diameter, (width, height, diameter)
+    finally:
+        context.close()
