@@ -160,7 +160,8 @@ def offline_feedback(
         summary = (f"You covered {len(met)} of {len(judgements)} key points"
                    + (f" and touched on {len(partial)} more" if partial else "") + ".")
     if corrections:
-        summary += f" It also contains {len(corrections)} wrong claim(s) to fix."
+        claims = "a wrong claim" if len(corrections) == 1 else f"{len(corrections)} wrong claims"
+        summary += f" It also contains {claims} to fix."
     elif missed:
         summary += " Add the missing points below to strengthen it."
     return Feedback(summary=summary, strengths=strengths, missing=missing, corrections=corrections)

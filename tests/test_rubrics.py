@@ -310,5 +310,5 @@ def test_questions_command_filters(capsys: pytest.CaptureFixture[str],
         r.id for r in bank.filter(search="dropout", tag="regularisation")]
     assert "dropout" in [row["id"] for row in rows]
 
-    assert main(["questions", "--search", "no question says this"]) == 0
-    assert capsys.readouterr().out.startswith("no question matches (the bank holds ")
+    assert main(["questions", "--search", "no question says this"]) == 1
+    assert capsys.readouterr().err.startswith("no question matches (the bank holds ")

@@ -9,10 +9,12 @@ summary = run_batch(Grader.from_settings(get_settings()), plan)
 from grader.batch.errors import BatchError, OutputExistsError, ResumeError
 from grader.batch.lines import MAX_ROW_BYTES
 from grader.batch.output import CSV_COLUMNS, OutputRecord
-from grader.batch.readers import FORMATS, MAX_CSV_COLUMNS, RowReader, count_rows
+from grader.batch.readers import FORMATS, MAX_CSV_COLUMNS, STDIO, RowReader, count_rows, is_stream
+from grader.batch.records import grade_records, grade_rows
 from grader.batch.runner import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONCURRENCY,
+    BatchInterrupted,
     BatchOptions,
     BatchPlan,
     Progress,
@@ -28,7 +30,9 @@ __all__ = [
     "FORMATS",
     "MAX_CSV_COLUMNS",
     "MAX_ROW_BYTES",
+    "STDIO",
     "BatchError",
+    "BatchInterrupted",
     "BatchOptions",
     "BatchPlan",
     "BatchSummary",
@@ -38,6 +42,9 @@ __all__ = [
     "ResumeError",
     "RowReader",
     "count_rows",
+    "grade_records",
+    "grade_rows",
+    "is_stream",
     "plan_batch",
     "run_batch",
 ]

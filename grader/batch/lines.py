@@ -33,7 +33,8 @@ class BoundedLines(Generic[AnyStr]):
     ``line_num`` counts the lines read so far (skipped ones included). Call ``start_row``
     before each row; ``row_digest`` is the digest of what the row has read since, less the
     final line end (so that a last line without one hashes alike). With a ``quote`` (CSV), a
-    row too long is skipped to the end of the record: to a line end with no quoted field open.
+    row too long is skipped to the end of the record: to a line end with no quoted field open,
+    and ``reread_after_first_line`` gives back the lines a record that failed ran on over.
     """
 
     def __init__(self, handle: IO[AnyStr], limit: int, line_ends: tuple[AnyStr, ...],
@@ -43,6 +44,7 @@ class BoundedLines(Generic[AnyStr]):
         self._default_limit = limit
         self._line_ends: tuple[AnyStr, ...] = line_ends
         self._quote: AnyStr | None = quote
+        self._given_back: list[AnyStr] = []  # lines to read again before the handle's next
         self.start_row()
 
     def start_row(self, limit: int | None = None) -> None:
@@ -52,6 +54,20 @@ class BoundedLines(Generic[AnyStr]):
         self._first_line = self.line_num + 1
         self._hash = row_hasher()
         self._held_end = b""
+        self._row_lines: list[AnyStr] = []
+
+    def reread_after_first_line(self) -> int:
+        """Give back every line of this row after its first, to be read again as rows of their
+        own; the row is its first line alone, digest included. Returns the lines given back."""
+        if len(self._row_lines) < 2:
+            return 0
+        first, rest = self._row_lines[0], self._row_lines[1:]
+        self._given_back[:0] = rest
+        self.line_num -= len(rest)
+        self._row_lines, self._used, self._quotes = [first], len(first), 0
+        self._hash, self._held_end = row_hasher(), b""
+        self._take(first)
+        return len(rest)
 
     def row_digest(self) -> bytes:
         return self._hash.digest()
@@ -61,9 +77,14 @@ class BoundedLines(Generic[AnyStr]):
 
     def __next__(self) -> AnyStr:
         # Room for a "\r\n" too: the row's last line end does not count toward its size.
-        line = self._handle.readline(self._limit - self._used + 2)
+        if self._given_back:
+            line = self._given_back.pop(0)
+        else:
+            line = self._handle.readline(self._limit - self._used + 2)
         if not line:
             raise StopIteration
+        if self._quote is not None:
+            self._row_lines.append(line)
         self.line_num += 1
         self._used += len(line)
         end = self._take(line)

@@ -13,12 +13,13 @@ import csv
 import io
 import json
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.batch.readers import Format
+from grader.batch.readers import STDIO, Format, is_stream
 from grader.batch.rows import RowProblem
 from grader.result import GradeResult
 
@@ -102,15 +103,24 @@ def csv_header() -> bytes:
 
 
 class OutputWriter:
-    """Appends records to the output; each ``write`` is on disk (flushed and fsynced) on return."""
+    """Appends records to the output; each ``write`` is on disk (flushed and fsynced) on return.
+
+    A stream (``-`` for standard output, ``/dev/stdout``, a pipe) is written and flushed, with
+    no fsync: there is no file to make durable.
+    """
 
     def __init__(self, path: Path, fmt: Format) -> None:
         self._fmt = fmt
-        created = not path.exists()
-        self._file = path.open("ab")
+        self._stream = is_stream(path)
+        created = not self._stream and not path.exists()
+        # ``-``: standard output, through a handle of its own that leaves it open
+        self._file = (open(sys.stdout.fileno(), "wb", closefd=False)
+                      if path == STDIO else path.open("ab"))
+        if path == STDIO:
+            sys.stdout.flush()  # anything printed before goes first
         if created:
             _sync_directory(path.parent)
-        if fmt == "csv" and self._file.tell() == 0:
+        if fmt == "csv" and (self._stream or self._file.tell() == 0):
             self._append(csv_header())
 
     def write(self, records: Sequence[OutputRecord]) -> None:
@@ -129,7 +139,8 @@ class OutputWriter:
     def _append(self, data: bytes) -> None:
         self._file.write(data)
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if not self._stream:
+            os.fsync(self._file.fileno())
 
 
 def _sync_directory(folder: Path) -> None:

@@ -2,8 +2,10 @@
 
 Blank lines are not rows. Bytes that are not UTF-8, JSON that does not parse, CSV records the
 csv module rejects and rows over the size limit (``grader.batch.lines``) become a ``RowProblem``
-for that row; reading goes on with the next one. A CSV header is checked at once: at most
-``MAX_CSV_COLUMNS`` columns, each named once.
+for that row; reading goes on with the next one. A CSV record that fails after running on over
+several lines (a quote left open) is the error row of its first line, and the lines after it are
+read again as rows. A CSV header is checked at once: at most ``MAX_CSV_COLUMNS`` columns, each
+named once. ``-`` (``STDIO``) reads standard input.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +30,12 @@ Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
 _EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
-#: The columns a CSV input may use; others (a name, a cohort) are ignored.
-CSV_INPUT_COLUMNS = ("id", "question_id", "answer", "question", "reference_answer")
+#: The columns a CSV input may use; others (a name, a cohort) are ignored. A CSV cell holds one
+#: reference answer: ``reference_answers`` (the API's name) or ``reference_answer`` (older files).
+CSV_INPUT_COLUMNS = ("id", "question_id", "answer", "question", "reference_answers",
+                     "reference_answer")
+#: The name that stands for standard input (as the input) or standard output (as the output).
+STDIO = Path("-")
 
 # Answers over the grader's limit must reach it (and become "answer over the limit" rows), so the
 # csv module's own 128 KiB field limit is raised well above any sane answer.
@@ -56,13 +64,29 @@ class RawRow:
     digest: bytes = b""
 
 
-def format_of(path: Path, given: str | None, role: str) -> Format:
-    """The format named by ``given``, else by the file extension."""
+def is_stream(path: Path) -> bool:
+    """Whether an output is written as a stream: ``-`` (standard output), or a path that is
+    neither a regular file nor a folder (``/dev/stdout``, a named pipe)."""
+    if path == STDIO:
+        return True
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False  # not there yet: a file to create
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def format_of(path: Path, given: str | None, role: str, default: Format | None = None
+              ) -> Format:
+    """The format named by ``given``, else by the file extension, else ``default``."""
     if given is not None:
         if given not in FORMATS:
             raise BatchError(f"Unknown {role} format {given!r}; use one of: {', '.join(FORMATS)}.")
         return given
-    found = _EXTENSIONS.get(path.suffix.lower())
+    found = _EXTENSIONS.get(path.suffix.lower(), default)
+    if found is None and path == STDIO:
+        raise BatchError("Standard input (-) has no extension to tell its format by; pass "
+                         "--format jsonl|csv.")
     if found is None:
         flag = "--format" if role == "input" else "--output-format"
         raise BatchError(
@@ -86,7 +110,9 @@ class RowReader:
 
     def __init__(self, path: Path, fmt: Format, max_row_bytes: int = MAX_ROW_BYTES) -> None:
         try:
-            self._handle: BinaryIO = path.open("rb")
+            # ``-``: standard input, read through a handle of its own that leaves it open
+            self._handle: BinaryIO = (open(sys.stdin.fileno(), "rb", closefd=False)
+                                      if path == STDIO else path.open("rb"))
         except OSError as exc:
             raise BatchError(f"Cannot read input {path}: {exc.strerror}.") from exc
         self._format = fmt
@@ -173,7 +199,9 @@ def _jsonl_row(raw: bytes, row: int, line: int, digest: bytes) -> RawRow:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return RawRow(row, line, digest=digest, problem=RowProblem(
-            "malformed_json", f"line {line} is not valid JSON: {exc.msg} at column {exc.colno}"))
+            # some of json's messages end in "at" ("Invalid control character at")
+            "malformed_json", f"line {line} is not valid JSON: "
+                              f"{exc.msg.removesuffix(' at')} at column {exc.colno}"))
     except RecursionError:
         return RawRow(row, line, digest=digest, problem=RowProblem(
             "malformed_json", f"line {line} nests arrays or objects too deeply to be read"))
@@ -238,8 +266,15 @@ def _csv_records(reader: _CsvReader, lines: BoundedLines[str], header: list[str]
             continue
         except csv.Error as exc:
             row += 1
+            last = lines.line_num
+            # A quote left open runs on over the lines after it: give them back, to be read as
+            # the rows they are, so that this error row stands for its own line only.
+            again = lines.reread_after_first_line()
+            took = (f" (a quote opened on line {line} ran on to line {last}; lines "
+                    f"{line + 1}-{last} are read again as rows of their own)" if again else "")
             yield RawRow(row, line, problem=RowProblem(
-                "malformed_csv", f"the CSV record at line {line} cannot be read: {exc}"),
+                "malformed_csv", f"the CSV record at line {line} cannot be read: {exc}{took}; "
+                                 "close the quote, or double a quote inside a quoted field"),
                 digest=lines.row_digest())
             continue
         if not record or (len(record) == 1 and not record[0].strip()):
@@ -266,4 +301,6 @@ def _csv_row(record: list[str], header: list[str], row: int, line: int, digest: 
         name: value for name, value in zip(header, record, strict=True)
         if name and (value != "" or name == "answer")
     }
+    if isinstance(fields.get("reference_answers"), str):  # a cell holds one reference answer
+        fields["reference_answers"] = [fields["reference_answers"]]
     return RawRow(row, line, fields=fields, digest=digest)

@@ -31,7 +31,7 @@ ProblemKind = Literal[
     "malformed_csv",      # a CSV record the csv module rejects, or with the wrong field count
     "not_utf8",           # bytes that are not UTF-8
     "row_too_long",       # a line (or CSV record) over --max-row-bytes, skipped unread
-    "missing_field",      # no answer, or neither question_id nor question + reference_answer
+    "missing_field",      # no answer, or neither question_id nor question + reference_answers
     "wrong_type",         # a field of the wrong JSON type (answer: 42)
     "invalid_row",        # fields that contradict each other or break a limit of an ad-hoc question
     "duplicate_id",       # an id that an earlier row already used
@@ -43,7 +43,7 @@ ProblemKind = Literal[
 
 #: What a row must hold, said in every missing-field error.
 ROW_SHAPE = ("each row needs 'answer' and either 'question_id' or an ad-hoc 'question' with "
-             "'reference_answer'")
+             "'reference_answers'")
 
 # Half of a UTF-16 surrogate pair on its own: JSON can spell it ("\ud800"), but it is not text.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -121,14 +121,14 @@ def to_item(fields: dict[str, object], critic: CriticChoice) -> GradeItem | RowP
     if data.question_id is not None:
         if references:
             return RowProblem("invalid_row", "the row has both 'question_id' and "
-                              "'reference_answer'; give a bank question_id, or an ad-hoc "
-                              "'question' with 'reference_answer', not both")
+                              "'reference_answers'; give a bank question_id, or an ad-hoc "
+                              "'question' with 'reference_answers', not both")
         return GradeItem(data.question_id, data.answer, critic)
     if data.question is None:
         return RowProblem("missing_field", f"missing field 'question_id'; {ROW_SHAPE}")
     if not references:
-        return RowProblem("missing_field", "an ad-hoc 'question' needs 'reference_answer' "
-                          "(or a 'reference_answers' list in JSONL)")
+        return RowProblem("missing_field", "an ad-hoc 'question' needs 'reference_answers' "
+                          "(a list in JSONL, one text in a CSV cell)")
     try:
         rubric = _adhoc_rubric(data.question, tuple(references),
                                tuple(data.criteria) if data.criteria is not None else None)

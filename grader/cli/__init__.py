@@ -32,7 +32,8 @@ _INPUT_ERRORS = (UnknownQuestionError, InvalidAnswerError, InvalidQuestionError,
                  BatchError, DatasetError)
 
 #: Subcommand modules; each defines ``register(subparsers)`` that sets ``handler`` defaults.
-COMMANDS = ("questions", "grade", "rubrics", "eval", "serve", "batch", "ingest", "judge", "models")
+COMMANDS = ("questions", "show", "grade", "rubrics", "eval", "serve", "batch", "ingest", "judge",
+            "models", "mcp")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grader", description="Grade free-text answers to deep-learning interview questions."
     )
+    parser.add_argument("--version", action="version", version=f"grader {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         import_module(f"grader.cli.{name}").register(subparsers)
@@ -54,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except _INPUT_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -81,3 +85,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`grader questions --json | head`)
+        return _quiet_broken_pipe()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("grader")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _quiet_broken_pipe() -> int:
+    """Exit as a Unix tool does when its reader closes the pipe: no traceback, and no second
+    error when Python flushes standard output on the way out."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # as if killed by SIGPIPE, what a shell reports for `yes | head`

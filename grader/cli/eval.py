@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "eval", help="measure agreement with human scores on labeled datasets",
         description="Grade every row of each DATASET (JSONL) and report Pearson, Spearman, RMSE, "
-                    "MAE, quadratic weighted kappa and pass/fail agreement with bootstrap 95%% "
+                    "MAE, quadratic weighted kappa and pass/fail agreement with bootstrap 95% "
                     "intervals, for the grader and the tf-idf and embedding-cosine baselines.")
     parser.add_argument("datasets", nargs="+", type=Path, metavar="DATASET")
     parser.add_argument("--calibrate-on", type=Path, metavar="DEV",
@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from grader.bank import QuestionBank
+    from grader.cli.loading import load_grader
     from grader.evaluation.calibration import load_calibration
     from grader.evaluation.dataset import dataset_name, load_dataset
     from grader.evaluation.runner import (
@@ -54,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
         evaluate_signals,
         fit_calibration_set,
     )
-    from grader.grading import Grader
 
     if args.limit is not None and args.limit < 2:
         raise DatasetError("--limit must be at least 2.")
@@ -63,18 +64,22 @@ def run(args: argparse.Namespace) -> int:
     if args.calibration and args.calibrate_on:
         raise DatasetError("Use either --calibration FILE or --calibrate-on DEV, not both.")
     settings = get_settings()
-    grader = Grader.from_settings(settings)
     options = EvalOptions(pass_fraction=settings.pass_threshold / 100.0)
     calibration_file = args.calibration or settings.calibration_file
     if calibration_file:
         options.calibration = load_calibration(calibration_file)
         options.calibration_source = str(calibration_file)
 
-    loaded = {path: load_dataset(path, grader.bank, limit=args.limit) for path in args.datasets}
+    # Every file is read and checked against the bank before the model loads (seconds).
+    bank = QuestionBank.from_dir(settings.rubrics_dir)
+    loaded = {path: load_dataset(path, bank, limit=args.limit) for path in args.datasets}
+    dev_rows = (loaded.get(args.calibrate_on) or load_dataset(args.calibrate_on, bank,
+                                                              limit=args.limit)
+                if args.calibrate_on else [])
+    grader = load_grader(settings)
     dev_signals = None
     if args.calibrate_on:
         dev_path = args.calibrate_on
-        dev_rows = loaded.get(dev_path) or load_dataset(dev_path, grader.bank, limit=args.limit)
         print(f"calibrating on {dev_path} ({len(dev_rows)} rows)", file=sys.stderr)
         dev_signals = collect_signals(grader, dev_rows, options)
         calibration = fit_calibration_set(dev_signals.signals, dev_rows, options,

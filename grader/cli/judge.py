@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from grader.cli.loading import load_grader
 from grader.critic import OfflineCritic
 from grader.errors import DatasetError, MissingExtraError
 from grader.grading import Grader, PreparedAnswer
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     # raw scores: the calibration is fitted on them, after the judge
     settings = settings.model_copy(update={
         "scoring": settings.scoring.model_copy(update={"calibrate_score": False})})
-    grader = Grader.from_settings(settings)
+    grader = load_grader(settings)
     points, graded, shares = [], [], []
     for path in args.datasets:
         rows = [row for row in load_dataset(path, grader.bank) if row.criteria_labels]

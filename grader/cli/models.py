@@ -26,9 +26,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_prepare(args: argparse.Namespace) -> int:
+    from grader.cli.loading import quiet_libraries
     from grader.embedders import make_embedder
     from grader.word_vectors import HasWordTable
 
+    quiet_libraries()
     settings = get_settings()
     if args.backend:
         settings = settings.model_copy(update={"embedding_backend": args.backend})

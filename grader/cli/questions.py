@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from grader.bank import QuestionBank
 from grader.rubric import AREAS, DIFFICULTIES, Rubric
@@ -25,6 +26,9 @@ def run(args: argparse.Namespace) -> int:
     bank = QuestionBank.from_dir(get_settings().rubrics_dir)
     rubrics = bank.filter(tag=args.tag, difficulty=args.difficulty, area=args.area,
                           search=args.search)
+    if not rubrics:  # said on stderr, so that `--json` output stays empty; exit 1, like grep
+        print(no_match(bank, args.tag), file=sys.stderr)
+        return 1
     if args.json:
         for rubric in rubrics:
             print(json.dumps({"id": rubric.id, "question": rubric.question, "area": rubric.area,
@@ -34,10 +38,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def no_match(bank: QuestionBank, tag: str | None) -> str:
+    """Why nothing was listed: an unknown tag (with the tags there are), or filters that no
+    question passes together."""
+    tags = sorted({name for rubric in bank for name in rubric.tags})
+    if tag is not None and tag not in tags:
+        return f"no question has the tag {tag!r}. Tags in the bank: {', '.join(tags)}."
+    return f"no question matches (the bank holds {len(bank)}; drop a filter to see more)"
+
+
 def render(rubrics: list[Rubric], *, total: int) -> str:
     """The questions under one heading per area, in the bank's area order, easiest first."""
-    if not rubrics:
-        return f"no question matches (the bank holds {total}; drop a filter to see more)"
     lines: list[str] = []
     for area in [*AREAS, None]:
         group = sorted((r for r in rubrics if r.area == area),

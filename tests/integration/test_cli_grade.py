@@ -36,7 +36,7 @@ def test_readable_summary_and_clear_errors(tmp_path: Path) -> None:
     shown = run_grader("grade", "-q", "adam-optimizer", "--answer-file", str(answer_file),
                        cache=tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.startswith("adam-optimizer: ") and "Key points:" in shown.stdout
+    assert shown.stdout.startswith("adam-optimizer: ") and "\nKey points (met: " in shown.stdout
 
     unknown = run_grader("grade", "-q", "no-such-question", "-a", "x", cache=tmp_path)
     assert unknown.returncode == 2 and "Unknown question id 'no-such-question'" in unknown.stderr
