@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Grade every row of each DATASET (JSONL) and report Pearson, Spearman, RMSE, "
                     "MAE, quadratic weighted kappa and pass/fail agreement with bootstrap 95% "
                     "intervals, for the grader and the tf-idf and embedding-cosine baselines.")
-    parser.add_argument("datasets", nargs="+", type=Path, metavar="DATASET")
+    parser.add_argument("datasets", nargs="+", type=Path, metavar="DATASET",
+                        help="a labeled JSONL file; - reads standard input")
     parser.add_argument("--calibrate-on", type=Path, metavar="DEV",
                         help="fit the calibration on this development set; a DATASET that is DEV "
                              "itself is measured by grouped cross-validation instead")

@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "ingest", help="draft rubric files from a plain-text or Markdown question document",
         description="Write one draft rubric (draft: true) per question found in DOCUMENT.",
     )
-    parser.add_argument("document", type=Path, metavar="DOCUMENT", help=".txt or .md file")
+    parser.add_argument("document", type=Path, metavar="DOCUMENT",
+                        help=".txt or .md file; - reads standard input")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
                         help="folder for the draft YAML files (created if missing)")
     parser.add_argument("--llm", action="store_true",
@@ -46,9 +47,9 @@ def render(report: IngestReport) -> str:
             where += f" #{source.number}"
         lines.append(f"wrote {path}  [{where}] {len(draft.rubric.criteria)} criteria "
                      f"({draft.origin})")
+    document = "stdin" if str(report.document) == "-" else report.document.name
     lines.append(f"{len(report.written)} draft(s) from {report.questions} question(s) in "
-                 f"{report.document.name}" + (f", {len(report.skipped)} skipped"
-                                              if report.skipped else ""))
+                 f"{document}" + (f", {len(report.skipped)} skipped" if report.skipped else ""))
     return "\n".join(lines)
 
 

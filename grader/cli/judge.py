@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "agreement (question left out, kind of answer left out) and save it.")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     train = actions.add_parser("train", help="fit and save the judge")
-    train.add_argument("datasets", nargs="+", type=Path, metavar="DATASET")
+    train.add_argument("datasets", nargs="+", type=Path, metavar="DATASET",
+                       help="labeled JSONL with criteria_labels; - reads standard input")
     train.add_argument("-o", "--output", type=Path, default=PACKAGED,
                        help=f"where to write it (default: the packaged {PACKAGED.name})")
     train.add_argument("--calibration-output", type=Path, default=CALIBRATION,

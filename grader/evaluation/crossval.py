@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from grader.errors import DatasetError
 from grader.evaluation.calibration import fit_calibration
 
 DEFAULT_FOLDS = 5
@@ -42,7 +43,10 @@ def cross_validated_share(
     predicted = np.zeros(len(human_share))
     test_sets = grouped_folds(groups, folds)
     if len(test_sets) < 2:
-        raise ValueError("grouped cross-validation needs answers to at least two questions")
+        raise DatasetError(
+            "Grouped cross-validation needs answers to at least two questions, and this dataset "
+            "has one. Add answers to other questions, or calibrate with a file fitted elsewhere "
+            "(--calibration FILE, or --calibrate-on DEV).")
     for test in test_sets:
         train = np.setdiff1d(np.arange(len(human_share)), test)
         calibration = fit_calibration({k: np.asarray(v)[train] for k, v in signals.items()},

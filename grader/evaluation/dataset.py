@@ -14,6 +14,7 @@ are kept but not used.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -61,13 +62,16 @@ class EvalRow(QuestionFields):
 
 
 def load_dataset(path: Path, bank: QuestionBank, *, limit: int | None = None) -> list[EvalRow]:
-    """Read and validate a dataset; every bad line is reported, with its number, in one error.
+    """Read and validate a dataset (``-``: standard input); every bad line is reported, with its
+    number, in one error.
 
     ``limit`` keeps the first N rows after a stable spread over questions (every k-th row), so
     a small sample still covers many questions.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = (sys.stdin.buffer.read().decode("utf-8") if str(path) == "-"
+                else path.read_text(encoding="utf-8"))
+        lines = text.splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"Cannot read dataset {path}: {exc}. Pass a JSONL file path.") from exc
     rows: list[EvalRow] = []
@@ -104,4 +108,4 @@ def load_dataset(path: Path, bank: QuestionBank, *, limit: int | None = None) ->
 
 
 def dataset_name(path: Path) -> str:
-    return path.stem
+    return "stdin" if str(path) == "-" else path.stem

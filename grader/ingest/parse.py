@@ -10,6 +10,7 @@ labels the whole body is the answer. Code is kept out of both.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -56,8 +57,11 @@ class ParsedQuestion(BaseModel):
 
 
 def read_document(path: Path) -> str:
-    """The document's text; an unreadable file is a ``DocumentError`` naming it."""
+    """The document's text (``-``: standard input); an unreadable file is a ``DocumentError``
+    naming it."""
     try:
+        if str(path) == "-":
+            return sys.stdin.buffer.read().decode("utf-8-sig")
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DocumentError(f"Document {path} does not exist.") from None

@@ -71,11 +71,12 @@ def draft_document(path: Path, *, settings: Settings | None = None, use_llm: boo
             "the document's answers."
         )
     questions = parse_file(path)
+    name = "stdin" if str(path) == "-" else path.name
     used: set[str] = set()
     jobs: list[tuple[ParsedQuestion, str, str]] = []
     skipped: list[str] = []
     for parsed in questions:
-        where = f"{path.name} line {parsed.line} ({parsed.question[:60]!r})"
+        where = f"{name} line {parsed.line} ({parsed.question[:60]!r})"
         reference = reference_text(parsed).strip()
         if len(reference) < 3 or not words(reference):
             skipped.append(f"{where}: no answer text follows the question; not drafted.")
@@ -88,7 +89,7 @@ def draft_document(path: Path, *, settings: Settings | None = None, use_llm: boo
 
     def one(job: tuple[ParsedQuestion, str, str]) -> Draft:
         parsed, rubric_id, where = job
-        return _draft_one(parsed, rubric_id, path.name, where, settings, use_llm)
+        return _draft_one(parsed, rubric_id, name, where, settings, use_llm)
 
     if use_llm and len(jobs) > 1:  # LLM calls wait on the network; the client is thread-safe
         with ThreadPoolExecutor(LLM_CONCURRENCY, thread_name_prefix="ingest-llm") as pool:
