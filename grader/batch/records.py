@@ -12,7 +12,7 @@ grade_records(grader, [
 ```
 
 ``fields`` are the row's fields as read (``answer``, ``question_id`` or an ad-hoc ``question``
-with ``reference_answer``, ``id``); ``error`` marks a row already refused before grading (it could
+with ``reference_answers``, ``id``); ``error`` marks a row already refused before grading (it could
 not be read, or its id repeats an earlier row's). ``line``, ``id`` and ``input_digest`` are
 optional: ``line`` defaults to ``row`` and ``id`` to the row's own id, else its row number.
 """
