@@ -35,6 +35,7 @@ def measure(backend: str, cache: Path, paths: list[Path]) -> list[DatasetEvaluat
                    env={**os.environ, "GRADER_CACHE_DIR": str(cache)}, check=True,
                    stdout=subprocess.DEVNULL)
     grader = Grader.from_settings(Settings(cache_dir=cache, embedding_backend=backend))
+    print(f"{backend}: {grader.embedder.model_name}", file=sys.stderr)
     options = EvalOptions(progress=None, bootstrap_samples=200)
     return [evaluate_dataset(dataset_name(path), load_dataset(path, grader.bank), grader, options)
             for path in paths]
