@@ -124,9 +124,10 @@ class Grader:
         self._answers = AnswerEncoder(embedder)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Grader:
-        """The default wiring: bank from the rubric folder, cached sentence-transformers model,
-        and the LLM critic when one is configured (checked first: it fails faster)."""
+    def from_settings(cls, settings: Settings, *, bank: QuestionBank | None = None) -> Grader:
+        """The default wiring: bank from the rubric folder (or ``bank``, already loaded from
+        it), cached sentence-transformers model, and the LLM critic when one is configured
+        (checked first: it fails faster)."""
         llm_critic = None
         if settings.llm_configured:
             try:  # imported lazily: only needed with an LLM
@@ -135,7 +136,7 @@ class Grader:
                 raise MissingExtraError("The LLM critic (GRADER_LLM_MODEL)", "llm", error
                                         ) from error
             llm_critic = LLMCritic.from_settings(settings)
-        bank = QuestionBank.from_dir(settings.rubrics_dir)
+        bank = bank if bank is not None else QuestionBank.from_dir(settings.rubrics_dir)
         model = make_embedder(settings)  # the backend GRADER_EMBEDDING_BACKEND names
         cache = EmbeddingCache(Path(settings.cache_dir) / "embeddings.sqlite3")
         return cls(bank, model, llm_critic=llm_critic, settings=settings, embedding_cache=cache)

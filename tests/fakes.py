@@ -24,7 +24,11 @@ class FakeEmbedder:
         self.calls: list[list[str]] = []  # texts of each ``embed`` call
         self.token_calls: list[list[str]] = []  # texts of each ``embed_tokens`` call
 
+    def before_embedding(self, texts: Sequence[str]) -> None:
+        """Called first by ``embed`` and ``embed_tokens``: a subclass fails or waits here."""
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.before_embedding(texts)
         self.calls.append(list(texts))
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
@@ -35,6 +39,7 @@ class FakeEmbedder:
 
     def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
         """One token per word, plus zero start and end tokens, like the real model's layout."""
+        self.before_embedding(texts)
         self.token_calls.append(list(texts))
         results = []
         for text in texts:
@@ -61,15 +66,6 @@ class PoisonEmbedder(FakeEmbedder):
     """Fails the way the real tokenizer does on a lone surrogate: a ``TypeError`` for the whole
     call when any text in it holds ``POISON``."""
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self._check(texts)
-        return super().embed(texts)
-
-    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
-        self._check(texts)
-        return super().embed_tokens(texts)
-
-    @staticmethod
-    def _check(texts: Sequence[str]) -> None:
+    def before_embedding(self, texts: Sequence[str]) -> None:
         if any(POISON in text for text in texts):
             raise TypeError("TextEncodeInput must be Union[TextInputSequence, ...]")

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     check = checker(settings)  # an unknown id or an answer over the limit fails before loading
     check.resolve(args.question)
     check.check_answer(answer)
-    grader = load_grader(settings)
+    grader = load_grader(settings, check.bank)
     result = grader.grade(args.question, answer, critic=args.critic)
     print(result.model_dump_json(indent=2) if args.json
           else render(result, colour=use_colour(sys.stdout)))

@@ -19,10 +19,11 @@ from grader.settings import Settings
 from grader.vectors import TokenVectors
 
 
-def load_grader(settings: Settings) -> Grader:
-    """``Grader.from_settings``, quietly: no "Loading weights" bar, no library warnings."""
+def load_grader(settings: Settings, bank: QuestionBank | None = None) -> Grader:
+    """``Grader.from_settings``, quietly: no "Loading weights" bar, no library warnings.
+    ``bank``: the bank a ``checker`` already loaded, so it is not read twice."""
     quiet_libraries()
-    return Grader.from_settings(settings)
+    return Grader.from_settings(settings, bank=bank)
 
 
 def checker(settings: Settings) -> Grader:

@@ -7,14 +7,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from grader import Grader, QuestionBank
 from grader.batch import BatchOptions, plan_batch, run_batch
 from grader.critic import Critique, CritiqueRequest, OfflineCritic
 from grader.result import CriticInfo
-from grader.vectors import TokenVectors
 from tests.batch.batch_files import read_jsonl, write_jsonl
 from tests.fakes import FakeEmbedder
 
@@ -24,15 +22,9 @@ POISON = "poison"
 class BrittleEmbedder(FakeEmbedder):
     """Raises a non-grader error whenever it is asked to embed a text holding ``POISON``."""
 
-    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
+    def before_embedding(self, texts: Sequence[str]) -> None:
         if any(POISON in text for text in texts):
             raise TypeError("the tokenizer choked")
-        return super().embed_tokens(texts)
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if any(POISON in text for text in texts):
-            raise TypeError("the tokenizer choked")
-        return super().embed(texts)
 
 
 class Crash(BaseException):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from grader import Grader, QuestionBank
@@ -17,7 +16,6 @@ from grader.batch import (
     plan_batch,
     run_batch,
 )
-from grader.vectors import TokenVectors
 from tests.batch.batch_files import read_jsonl, write_jsonl
 from tests.fakes import FakeEmbedder
 
@@ -25,16 +23,7 @@ from tests.fakes import FakeEmbedder
 class StopAt(FakeEmbedder):
     """Raises ``KeyboardInterrupt`` (as Ctrl-C does) when asked to embed the word ``stop``."""
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self._stop(texts)
-        return super().embed(texts)
-
-    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
-        self._stop(texts)
-        return super().embed_tokens(texts)
-
-    @staticmethod
-    def _stop(texts: Sequence[str]) -> None:
+    def before_embedding(self, texts: Sequence[str]) -> None:
         if any("stop" in text.split() for text in texts):
             raise KeyboardInterrupt
 

@@ -153,7 +153,7 @@ def test_the_cli_refuses_another_inputs_output_before_the_model_loads(
     before = half_done(fake_grader, source, target)
     write_jsonl(source, [{"question_id": "ann-basics", "answer": "A new first row."}, *NO_IDS])
 
-    def no_model(settings: object) -> Grader:
+    def no_model(settings: object, **_: object) -> Grader:
         raise AssertionError("the model was loaded")
 
     monkeypatch.setattr(Grader, "from_settings", no_model)

@@ -14,25 +14,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from grader import Grader, QuestionBank, ScoringConfig, Settings
 from grader.cli import loading, main
-from grader.vectors import TokenVectors
 from tests.fakes import FakeEmbedder
 
 
 class GatedEmbedder(FakeEmbedder):
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self._wait_at_gate(texts)
-        return super().embed(texts)
-
-    def embed_tokens(self, texts: Sequence[str]) -> list[TokenVectors]:
-        self._wait_at_gate(texts)
-        return super().embed_tokens(texts)
-
-    @staticmethod
-    def _wait_at_gate(texts: Sequence[str]) -> None:
+    def before_embedding(self, texts: Sequence[str]) -> None:
         gate = os.environ.get("FAKE_GRADER_GATE")
         if gate and any("gate" in text.split() for text in texts):
             Path(gate).touch()
@@ -40,8 +28,8 @@ class GatedEmbedder(FakeEmbedder):
                 time.sleep(0.05)
 
 
-def fake_grader(settings: Settings) -> Grader:
-    return Grader(QuestionBank.from_dir(settings.rubrics_dir), GatedEmbedder(),
+def fake_grader(settings: Settings, bank: QuestionBank | None = None) -> Grader:
+    return Grader(bank or QuestionBank.from_dir(settings.rubrics_dir), GatedEmbedder(),
                   settings=Settings(scoring=ScoringConfig(offline_judge=False,
                                                           calibrate_score=False)))
 

@@ -17,7 +17,7 @@ from tests.batch.batch_files import write_jsonl
 
 @pytest.fixture(autouse=True)
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(cls: type[Grader], settings: object) -> Grader:
+    def refuse(cls: type[Grader], settings: object, **_: object) -> Grader:
         raise AssertionError("the model was loaded")
     monkeypatch.setattr(Grader, "from_settings", classmethod(refuse))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,9 @@ from grader import Grader, QuestionBank
 from grader.cli import main
 from grader.cli.grade import render, use_colour
 from grader.critic import offline_feedback
-from grader.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 ANSWER = "Adam keeps a moving average of the gradient, like momentum."
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings() -> Iterator[None]:
-    get_settings.cache_clear()  # the CLI reads settings once per process; tests vary them
-    yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -33,12 +24,12 @@ def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Loading the model fails the test: the command must not need it."""
     def refuse(settings: object) -> Grader:
         raise AssertionError("the model was loaded")
-    monkeypatch.setattr(Grader, "from_settings", classmethod(lambda cls, s: refuse(s)))
+    monkeypatch.setattr(Grader, "from_settings", classmethod(lambda cls, s, **_: refuse(s)))
 
 
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch, fake_grader: Grader) -> Grader:
-    monkeypatch.setattr(Grader, "from_settings", classmethod(lambda cls, s: fake_grader))
+    monkeypatch.setattr(Grader, "from_settings", classmethod(lambda cls, s, **_: fake_grader))
     return fake_grader
 
 

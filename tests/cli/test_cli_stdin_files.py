@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from grader.bank import QuestionBank
 from grader.cli import EXIT_USAGE, loading, main
-from grader.settings import get_settings
 from tests.cli.fake_cli import fake_grader
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings() -> Iterator[None]:
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def feed_stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:

@@ -14,7 +14,7 @@ def cli_grader(real_grader: Grader, monkeypatch: pytest.MonkeyPatch) -> Grader:
     from grader.settings import get_settings
 
     get_settings.cache_clear()
-    monkeypatch.setattr(Grader, "from_settings", classmethod(lambda cls, s: real_grader))
+    monkeypatch.setattr(Grader, "from_settings", classmethod(lambda cls, s, **_: real_grader))
     yield real_grader
     get_settings.cache_clear()
 
