@@ -25,15 +25,6 @@ def _summarize(rows: Iterable[dict[str, Any]], summary: BatchSummary) -> None:
         summary.count(score=row["score"], verdict=row["verdict"], error_kind=row["error_kind"])
 
 
-def _add(total: BatchSummary, part: BatchSummary) -> None:
-    total.rows += part.rows
-    total.graded += part.graded
-    total.errors += part.errors
-    total.score_total += part.score_total
-    total.verdicts.update(part.verdicts)
-    total.error_kinds.update(part.error_kinds)
-
-
 def write_merged(graded: Any, output: str, output_format: Format) -> BatchSummary:
     """One file in row order, written whole and then moved into place (a killed run leaves no
     half-written OUT)."""
@@ -107,7 +98,7 @@ def write_parts(graded: Any, folder: str, output_format: Format) -> BatchSummary
 
         def on_write_complete(self, write_result: Any) -> None:
             for part in write_result.write_returns:
-                _add(summary, part)
+                summary.add(part)
 
     graded.write_datasink(PartFiles())
     return summary

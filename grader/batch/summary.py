@@ -29,6 +29,15 @@ class BatchSummary:
             self.score_total += score or 0.0
             self.verdicts[verdict or "?"] += 1
 
+    def add(self, part: BatchSummary) -> None:
+        """Count the rows of another part of the same output (a Ray write task's) here too."""
+        self.rows += part.rows
+        self.graded += part.graded
+        self.errors += part.errors
+        self.score_total += part.score_total
+        self.verdicts.update(part.verdicts)
+        self.error_kinds.update(part.error_kinds)
+
     @property
     def mean_score(self) -> float | None:
         return self.score_total / self.graded if self.graded else None
