@@ -11,7 +11,7 @@ CHROMIUM := /usr/bin/chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup serve test chromium grade-example check bench eval openapi
+.PHONY: setup serve test chromium grade-example check bench eval openapi judge
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ check: setup  ## ruff, mypy --strict (grader, api) and the question bank
 openapi: setup  ## rewrite openapi.json from the app's schema
 	$(BIN)/python -m api.contract openapi.json
 
+# The offline critic's judge and the score calibration, refitted on the labeled dev sets (never
+# bank-test.jsonl, the frozen test half); prints their cross-validated agreement.
+JUDGE_SETS = eval/labeled/interview-dev.jsonl eval/labeled/bank-dev.jsonl eval/labeled/bank-dev-2.jsonl
+judge: setup  ## retrain grader/data/criterion-judge.json and score-calibration.json (~1 min)
+	$(BIN)/grader judge train $(JUDGE_SETS)
+
 # The Mohler et al. (2011) development set ships to developers in ../shared (see README).
 MOHLER_DEV ?= ../shared/datasets/mohler-dev/mohler-dev.jsonl
 MOHLER_FOUND := $(wildcard $(MOHLER_DEV))
@@ -68,7 +74,7 @@ MOHLER_FOUND := $(wildcard $(MOHLER_DEV))
 eval: setup  ## regenerate eval/REPORT.md, eval/report/*.png and eval/calibration.json (~5 min)
 	mkdir -p eval/out
 	GRADER_CACHE_DIR=eval/out/cache $(BIN)/grader eval eval/inhouse.jsonl \
-		eval/labeled/interview-dev.jsonl eval/labeled/bank-dev.jsonl $(MOHLER_FOUND) \
+		$(JUDGE_SETS) $(MOHLER_FOUND) \
 		--paraphrases eval/paraphrases.jsonl --report eval --json > eval/out/eval.json
 ifneq ($(MOHLER_FOUND),)
 	GRADER_CACHE_DIR=eval/out/cache $(BIN)/grader eval $(MOHLER_DEV) --calibrate-on $(MOHLER_DEV) \

@@ -313,11 +313,12 @@ class Grader:
         answer_words = len(words(answer))
         # fitted on bank answers graded by the judge: it fits bank questions, not ad-hoc ones
         calibration = self._calibration if prepared.source == "bank" else None
+        mix = calibration.scoring(self.scoring) if calibration else self.scoring
         scored = score_answer(
             statuses, weights,
             None if None in credits else [c for c in credits if c is not None],
             reference_strength=evidence.reference_strength, misconceptions_found=len(found),
-            answer_words=answer_words, new_words=len(parts.words), config=self.scoring,
+            answer_words=answer_words, new_words=len(parts.words), config=mix,
             calibrate=calibration.apply if calibration else None,
         )
         flags = [*critique.flags, *scored.flags]

@@ -5,9 +5,12 @@ right vocabulary looks like a right one. The judge combines, per criterion, what
 already holds (similarity, strength above the question, the margin over the question's other
 criteria, the nearest misconception) with lexical and word-level evidence that the passage
 carries the criterion's *distinctive* content (stemmed content-word recall, word alignment),
-negation, and a few answer-level signals. A multinomial logistic regression over these gives
-P(missed), P(partial), P(met); the expected credit decides the status through two cutoffs
-fitted out of fold (``grader judge train``), and is the criterion's credit in the score.
+negation, and a few answer-level signals. Two sets of gradient-boosted trees over these
+(``grader.boosted_trees``) say whether the point is at least partly made and whether it is
+made, which gives P(missed), P(partial), P(met). Each feature may move the credit one way only
+(``MONOTONE``): stronger evidence never lowers it. The expected credit decides the status
+through two cutoffs fitted out of fold (``grader judge train``), and is the criterion's credit
+in the score.
 
 The model is data: ``grader/data/criterion-judge.json``, versioned, trained by
 ``grader judge train`` on labeled answers. Applying it needs numpy only.
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.boosted_trees import BoostedTrees
 from grader.errors import ConfigurationError
 from grader.evidence import AnswerParts, Evidence, RubricVectors
 from grader.result import CriterionStatus
@@ -35,9 +39,18 @@ from grader.text import STOP_WORDS, content_words, words
 FEATURES = (
     "sim", "strength", "baseline", "passage_sim", "whole_sim", "margin", "is_top",
     "rel_strength", "lex_recall", "lex_recall_all", "align_mean", "align_share", "mis_minus",
-    "mis_max_strength", "neg_mismatch", "neg_passage", "ref_strength", "log_words",
+    "mis_max_strength", "neg_mismatch", "neg_passage", "ref_strength", "log_words_60",
     "n_passages", "weight",
 )
+#: The direction each feature may move a point's credit: 1 up, -1 down, 0 either way.
+MONOTONE = {
+    "sim": 1, "strength": 1, "baseline": 0, "passage_sim": 1, "whole_sim": 1, "margin": 1,
+    "is_top": 1, "rel_strength": 1, "lex_recall": 1, "lex_recall_all": 1, "align_mean": 1,
+    "align_share": 1, "mis_minus": -1, "mis_max_strength": -1, "neg_mismatch": -1,
+    "neg_passage": 0, "ref_strength": 1, "log_words_60": 1, "n_passages": 0, "weight": 0,
+}
+#: Answer length counts up to this many words (feature ``log_words_60``).
+LENGTH_SEEN = 60
 #: Word alignment: an answer word at least this similar to a criterion word aligns with it.
 ALIGN_SIMILARITY = 0.7
 _NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "nor", "neither", "none",
@@ -84,7 +97,9 @@ def criterion_features(rubric: Rubric, parts: AnswerParts, passages: np.ndarray,
              if count and vectors.misconceptions else np.zeros((0, count)))
     best_strength = max((m.strength for m in evidence.criteria), default=0.0)
     mis_max = max((m.strength for m in evidence.misconceptions), default=0.0)
-    log_words = math.log1p(len(words(parts.answer)))
+    # a short answer makes fewer points; past LENGTH_SEEN words, length says nothing more
+    # (uncapped, the judge learned that long answers are the strong ones and padded ones too)
+    log_words = math.log1p(min(len(words(parts.answer)), LENGTH_SEEN))
     rows = []
     for k, criterion in enumerate(rubric.criteria):
         match = evidence.criteria[k]
@@ -126,24 +141,22 @@ class Judgement:
 
 @dataclass(frozen=True)
 class CriterionJudge:
-    """A fitted multinomial logistic regression over ``FEATURES``, and its two cutoffs."""
+    """Two yes/no models over ``FEATURES``: is the point at least partly made, and is it made?
+    Their probabilities give P(missed), P(partial), P(met); two cutoffs on the expected credit
+    give the status."""
 
     version: str
     features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    coefficients: np.ndarray  # (3, features): missed, partial, met
-    intercepts: np.ndarray  # (3,)
+    at_least_partial: BoostedTrees
+    at_least_met: BoostedTrees
     cutoffs: tuple[float, float]  # expected credit (0..2) at which partial, then met, begin
     trained_on: str = ""
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """(criteria, 3): P(missed), P(partial), P(met) for each row of features."""
-        logits = ((features - self.mean) / self.scale) @ self.coefficients.T + self.intercepts
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
-        return probabilities
+        some = self.at_least_partial.probabilities(features)[:, 1]
+        made = np.minimum(self.at_least_met.probabilities(features)[:, 1], some)
+        return np.stack([1.0 - some, some - made, made], axis=1)
 
     def judge(self, features: np.ndarray) -> list[Judgement]:
         out = []
@@ -155,13 +168,13 @@ class CriterionJudge:
 
     def to_json(self) -> dict[str, object]:
         return {"version": self.version, "trained_on": self.trained_on,
-                "features": list(self.features), "mean": self.mean.tolist(),
-                "scale": self.scale.tolist(), "coefficients": self.coefficients.tolist(),
-                "intercepts": self.intercepts.tolist(), "cutoffs": list(self.cutoffs)}
+                "features": list(self.features), "cutoffs": list(self.cutoffs),
+                "at_least_partial": self.at_least_partial.to_json(),
+                "at_least_met": self.at_least_met.to_json()}
 
     def save(self, path: Path) -> None:
         partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")
+        partial.write_text(json.dumps(self.to_json()) + "\n", encoding="utf-8")
         partial.replace(path)
 
     @classmethod
@@ -170,22 +183,19 @@ class CriterionJudge:
             features = tuple(str(f) for f in data["features"])  # type: ignore[attr-defined]
             if features != FEATURES:
                 raise ValueError(f"its features {features} are not this grader's {FEATURES}")
+            models = [BoostedTrees.from_json(data[name], len(FEATURES))  # type: ignore[arg-type]
+                      for name in ("at_least_partial", "at_least_met")]
+            if any(len(model.baseline) != 1 for model in models):
+                raise ValueError("its models must each answer yes or no")
             judge = cls(
                 version=str(data["version"]), trained_on=str(data.get("trained_on", "")),
-                features=features,
-                mean=np.array(data["mean"], dtype=np.float64),
-                scale=np.array(data["scale"], dtype=np.float64),
-                coefficients=np.array(data["coefficients"], dtype=np.float64),
-                intercepts=np.array(data["intercepts"], dtype=np.float64),
+                features=features, at_least_partial=models[0], at_least_met=models[1],
                 cutoffs=(float(data["cutoffs"][0]), float(data["cutoffs"][1])),  # type: ignore[index]
             )
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise ConfigurationError(
                 f"The criterion judge {where} cannot be used: {error}. Retrain it with "
                 "`grader judge train`, or set GRADER_SCORING__OFFLINE_JUDGE=false.") from error
-        if judge.coefficients.shape != (3, len(FEATURES)) or judge.mean.shape != (len(FEATURES),):
-            raise ConfigurationError(
-                f"The criterion judge {where} has the wrong shape; retrain it.")
         return judge
 
     @classmethod

@@ -2,10 +2,12 @@
 expert gives.
 
 The raw score mixes criterion credit, the reference match and penalties; it orders answers
-well but is not on an expert's scale. A monotone map fitted on the bank's labeled answers
-(``grader judge train`` fits it with the judge, on the dev halves only) turns it into one: a
-calibrated 70 means an expert would give about 7/10. The map is data,
-``grader/data/score-calibration.json``; applying it needs numpy only.
+but is not on an expert's scale. A monotone map fitted on the bank's labeled answers
+(``grader judge train`` fits it with the judge, on the dev sets only) turns it into one: a
+calibrated 70 means an expert would give about 7/10. The calibration also names the mix of
+signals its raw score is made of (``weight_coverage``, ``weight_reference``,
+``misconception_penalty``), which replace the settings' for the questions it applies to. The
+map is data, ``grader/data/score-calibration.json``; applying it needs numpy only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from grader.errors import ConfigurationError, describe_validation_error
+from grader.settings import ScoringConfig
 
 DEFAULT_FILE = "score-calibration.json"
 
@@ -32,6 +35,9 @@ class ScoreCalibration(BaseModel):
     x: list[float] = Field(min_length=1)
     y: list[float] = Field(min_length=1)
     rows: int = Field(default=0, ge=0, description="labeled answers it was fitted on")
+    weight_coverage: float = Field(ge=0, description="the raw score's mix, as in ScoringConfig")
+    weight_reference: float = Field(ge=0)
+    misconception_penalty: float = Field(ge=0, le=1)
 
     @model_validator(mode="after")
     def _monotone(self) -> ScoreCalibration:
@@ -41,6 +47,12 @@ class ScoreCalibration(BaseModel):
                 b < a for a, b in zip(self.y, self.y[1:], strict=False)):
             raise ValueError("x and y must be non-decreasing")
         return self
+
+    def scoring(self, config: ScoringConfig) -> ScoringConfig:
+        """``config`` with the raw score's mix this map was fitted on."""
+        return config.model_copy(update={"weight_coverage": self.weight_coverage,
+                                         "weight_reference": self.weight_reference,
+                                         "misconception_penalty": self.misconception_penalty})
 
     def apply(self, raw_score: float) -> float:
         """The calibrated 0-100 score for a raw 0-100 score."""

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 
 from grader import GradeItem, Grader, QuestionBank, Settings
+from grader.cli.judge import MIX
 from grader.critic import CritiqueRequest, OfflineCritic
 from grader.errors import ConfigurationError
 from grader.evaluation.judge_training import LabeledPoint, cross_validate, fit_cutoffs, train
 from grader.judge import FEATURES, CriterionJudge, default_judge, stem
 from grader.score_calibration import ScoreCalibration, default_calibration
+from grader.scoring import score_answer
 from grader.settings import ScoringConfig
 from tests.fakes import FakeEmbedder
 
@@ -31,8 +33,8 @@ def synthetic_points(n: int = 300, seed: int = 0) -> list[LabeledPoint]:
 
 def test_a_trained_judge_learns_the_labels_and_round_trips(tmp_path: Path) -> None:
     points = synthetic_points()
-    judge = train(points, trained_on="synthetic")
-    folds = cross_validate(points, "question_id", 1.0)
+    judge = train(points, trained_on="synthetic").judge
+    folds = cross_validate(points, "question_id")
     assert folds.kappa > 0.7
     path = tmp_path / "judge.json"
     judge.save(path)
@@ -57,10 +59,19 @@ def test_a_tighter_false_credit_limit_moves_the_cutoffs_up() -> None:
 
 
 def test_a_judge_with_other_features_is_refused(tmp_path: Path) -> None:
-    data = train(synthetic_points(), trained_on="x").to_json()
+    data = train(synthetic_points(), trained_on="x").judge.to_json()
     data["features"] = ["sim"]
     with pytest.raises(ConfigurationError, match="grader judge train"):
         CriterionJudge.from_json(data, "test")
+
+
+def test_the_held_out_model_of_a_question_never_saw_its_answers() -> None:
+    points = synthetic_points()
+    flipped = [replace(p, label=2 - p.label) if p.question_id == "q0" else p for p in points]
+    x = np.array([p.features for p in points if p.question_id == "q0"])
+    first, second = train(points, trained_on="a"), train(flipped, trained_on="b")
+    assert np.array_equal(first.held_out_credit("q0", x), second.held_out_credit("q0", x))
+    assert not np.array_equal(first.held_out_credit("q1", x), second.held_out_credit("q1", x))
 
 
 def test_stem_meets_inflections() -> None:
@@ -77,6 +88,26 @@ def test_the_shipped_judge_and_calibration_load_and_are_named_in_results(
     assert result.versions.judge == judge.version
     assert result.versions.calibration == calibration.name
     assert result.score == calibration.apply(result.signals.raw_score)
+
+
+def test_the_calibrated_raw_score_is_the_judges_credit_less_misconceptions(
+        bank: QuestionBank) -> None:
+    """The shipped map was fitted on the judge's weighted credit (the reference match adds
+    nothing to it on the labeled answers): the raw score it maps must be that mix."""
+    calibration = default_calibration()
+    assert calibration is not None and calibration.weight_reference == 0.0
+    grader = Grader(bank, FakeEmbedder(), settings=Settings())
+    answer = "Adam divides each step by a running root mean square of the gradients."
+    prepared = grader.prepare_many([GradeItem("adam-optimizer", answer)])[0]
+    assert not isinstance(prepared, Exception)
+    critique = grader.offline_critic.critique(
+        CritiqueRequest(prepared.rubric, answer, prepared.evidence))
+    weights = [c.weight for c in prepared.rubric.criteria]
+    credit = sum(w * (j.credit or 0.0) for w, j in zip(weights, critique.criteria, strict=True))
+    expected = (credit / sum(weights)
+                - calibration.misconception_penalty * len(critique.misconceptions))
+    result = grader.grade("adam-optimizer", answer)
+    assert result.signals.raw_score == pytest.approx(100 * max(0.0, expected), abs=0.06)
 
 
 def test_the_offline_critic_judges_with_the_judge_unless_switched_off(bank: QuestionBank) -> None:
@@ -104,5 +135,16 @@ def test_calibration_keeps_an_empty_answer_at_zero(bank: QuestionBank) -> None:
 
 def test_a_calibration_must_be_monotone() -> None:
     with pytest.raises(ValueError, match="non-decreasing"):
-        ScoreCalibration(name="x", x=[0.0, 1.0], y=[0.5, 0.1])
-    assert ScoreCalibration(name="x", x=[0.0, 1.0], y=[0.0, 0.5]).apply(100.0) == 50.0
+        ScoreCalibration(name="x", x=[0.0, 1.0], y=[0.5, 0.1], **MIX)
+    assert ScoreCalibration(name="x", x=[0.0, 1.0], y=[0.0, 0.5], **MIX).apply(100.0) == 50.0
+
+
+def test_an_off_topic_answer_is_not_lifted_by_the_calibration_floor() -> None:
+    config = ScoringConfig()
+    common = {"weights": [1.0, 1.0], "credits": [0.05, 0.05], "misconceptions_found": 0,
+              "answer_words": 14, "new_words": 12, "config": config,
+              "calibrate": lambda raw: 4.0 + raw}
+    off = score_answer(["missed", "missed"], reference_strength=0.1, **common)  # type: ignore[arg-type]
+    on = score_answer(["missed", "missed"], reference_strength=0.5, **common)  # type: ignore[arg-type]
+    assert off.flags == ("off_topic",) and off.score == config.off_topic_cap == 0.0
+    assert on.flags == () and on.score > 4.0

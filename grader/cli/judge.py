@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
-from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from grader.cli.loading import load_grader
-from grader.critic import OfflineCritic
+from grader.critic import CritiqueRequest, OfflineCritic
 from grader.errors import DatasetError, MissingExtraError
 from grader.grading import Grader, PreparedAnswer
+from grader.result import CriterionStatus
 from grader.score_calibration import ScoreCalibration
 from grader.settings import get_settings
 
@@ -52,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     if any(path.name.endswith("test.jsonl") for path in args.datasets):
         raise DatasetError("The frozen test half is never trained on; pass the dev sets only.")
     settings = get_settings()
-    # raw scores: the calibration is fitted on them, after the judge
-    settings = settings.model_copy(update={
-        "scoring": settings.scoring.model_copy(update={"calibrate_score": False})})
+    # the features need neither the packaged judge nor its calibration (which may be stale)
+    settings = settings.model_copy(update={"scoring": settings.scoring.model_copy(
+        update={"calibrate_score": False, "offline_judge": False})})
     grader = load_grader(settings)
     points, graded, shares = [], [], []
     for path in args.datasets:
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         for row, entry in zip(rows, prepared, strict=True):
             if not isinstance(entry, PreparedAnswer) or entry.evidence.criterion_features is None:
                 raise DatasetError(f"{path}: question {row.question_id}: could not grade a row.")
-            graded.append(entry)
+            graded.append((entry, entry.evidence.criterion_features))
             shares.append(row.fraction)
             points += labeled_points(entry.evidence.criterion_features,
                                      dict(row.criteria_labels or {}),
@@ -73,29 +75,50 @@ def run(args: argparse.Namespace) -> int:
         print(f"{path}: {len(rows)} labeled answers", file=sys.stderr)
     limits = {"max_false_credit": args.max_false_credit, "max_false_miss": args.max_false_miss}
     for by in ("question_id", "kind"):
-        folds = cross_validate(points, by, 1.0, **limits)
+        folds = cross_validate(points, by, **limits)
         print(f"cross-validated, {by} left out: kappa {folds.kappa:.3f}, false credit "
               f"{folds.false_credit:.3f}, false miss {folds.false_miss:.3f}")
-    judge = train(points, trained_on=", ".join(p.name for p in args.datasets), **limits)
+    trained = train(points, trained_on=", ".join(p.name for p in args.datasets), **limits)
+    judge = trained.judge
     judge.save(args.output)
     print(f"wrote {args.output} ({judge.version}, {len(points)} labeled points, cutoffs "
           f"{judge.cutoffs})")
-    calibration = fit_score_calibration(grader, graded, shares, OfflineCritic(judge))
+    raw = [raw_score(grader, entry, trained.held_out_credit(entry.rubric.id, features),
+                     judge.cutoffs) for entry, features in graded]
+    calibration = fit_score_calibration(raw, shares)
     calibration.save(args.calibration_output)
     print(f"wrote {args.calibration_output} ({calibration.name}, {calibration.rows} answers)")
     return 0
 
 
-def fit_score_calibration(grader: Grader, prepared: list[PreparedAnswer], shares: list[float],
-                          critic: OfflineCritic) -> ScoreCalibration:
-    """A monotone map from the raw score the new judge gives to the expert's share."""
-    import numpy as np
+#: The raw score the calibration maps: the judge's weighted credit, less a small penalty per
+#: misconception found. The reference match adds nothing the judge's credit lacks on the
+#: labeled answers (its fitted weight was zero), so it is left out; chosen by
+#: question-left-out cross-validation on the dev sets.
+MIX = {"weight_coverage": 1.0, "weight_reference": 0.0, "misconception_penalty": 0.05}
 
+
+def raw_score(grader: Grader, entry: PreparedAnswer, credit: np.ndarray,
+              cutoffs: tuple[float, float]) -> float:
+    """An answer's raw score (0..1, under ``MIX``) from held-out criterion credit."""
+    from grader.evaluation.judge_training import levels
+    from grader.scoring import combine
+
+    critique = OfflineCritic().critique(CritiqueRequest(entry.rubric, entry.parts.answer,
+                                                        entry.evidence, grader.scoring))
+    order: tuple[CriterionStatus, ...] = ("missed", "partial", "met")
+    statuses = [order[level] for level in levels(2 * credit, cutoffs)]
+    return combine(statuses, [c.weight for c in entry.rubric.criteria],
+                   entry.evidence.reference_strength, len(critique.misconceptions),
+                   grader.scoring.model_copy(update=MIX), credits=credit.tolist()) / 100.0
+
+
+def fit_score_calibration(raw: list[float], shares: list[float]) -> ScoreCalibration:
+    """A monotone map from the raw score to the expert's share of full marks."""
     from grader.evaluation.calibration import fit_calibration
 
-    raw = np.array([grader.finish(replace(entry, critic=critic)).score / 100.0
-                    for entry in prepared])
-    fitted = fit_calibration({"score": raw}, np.array(shares), ["score"])
-    digest = hashlib.sha256(raw.tobytes() + np.array(shares).tobytes()).hexdigest()[:12]
+    x, y = np.array(raw), np.array(shares)
+    fitted = fit_calibration({"score": x}, y, ["score"])
+    digest = hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()[:12]
     return ScoreCalibration(name=f"score-calibration-{digest}", x=fitted.x, y=fitted.y,
-                            rows=len(shares))
+                            rows=len(shares), **MIX)

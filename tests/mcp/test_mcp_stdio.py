@@ -37,7 +37,9 @@ def _requests(answer: str) -> list[dict[str, Any]]:
 
 
 def test_grader_mcp_speaks_only_json_rpc_on_stdout(tmp_path: Path, bank: QuestionBank) -> None:
-    answer = bank.get("adam-optimizer").reference_answers[0]  # a model answer: it passes
+    # the fuller model answer makes every point: it passes (the concise one leaves out the
+    # trade-offs, and a calibrated 67 is borderline)
+    answer = bank.get("adam-optimizer").reference_answers[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "OPENAI_"))}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     stderr_path = tmp_path / "stderr.log"

@@ -117,7 +117,12 @@ def test_good_and_weak_answers_are_graded_and_explained(page_session: PageSessio
     assert reference_requests == [], "the reference answer was fetched before grading"
     assert page.text_content("#reference-body") == ""
 
-    good_score, good_verdict = grade_with_keyboard(page, rubric.reference_answers[0])
+    # the concise model answer leaves out the trade-offs (a calibrated 67, borderline): with
+    # them it makes every point
+    good = rubric.reference_answers[0] + (
+        " It is not always the best choice: well-tuned SGD with momentum often generalises "
+        "better on vision tasks, and AdamW decouples weight decay from the adaptive step.")
+    good_score, good_verdict = grade_with_keyboard(page, good)
     assert good_verdict == "pass"
     assert "verdict-pass" in (page.get_attribute("#score", "class") or "")
     assert page.locator("#criteria > li").count() == len(rubric.criteria)
@@ -165,7 +170,7 @@ def test_good_and_weak_answers_are_graded_and_explained(page_session: PageSessio
     assert attempts_row(page, rubric.question)[3] == f"{good_score} → {weak_score}"
     page.wait_for_selector("#past-answers .past-answer-text", state="attached")
     assert page.locator("#past-answers .past-answer-text").all_text_contents() == [
-        WEAK_ANSWER, rubric.reference_answers[0]]  # newest first, as typed
+        WEAK_ANSWER, good]  # newest first, as typed
 
 
 def test_screenshots_after_grading_at_desktop_and_phone_width(page_session: PageSession) -> None:
