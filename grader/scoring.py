@@ -110,8 +110,8 @@ def score_answer(
     answer with no words scores 0 (``empty``); one with no more than
     ``restated_question_new_words`` content words beyond the question's is capped
     (``restates_question``); one that matches no reference, criterion or misconception is
-    flagged ``off_topic`` and capped at ``off_topic_cap``. ``raw`` is the score before
-    calibration."""
+    flagged ``off_topic`` and never calibrated above its raw score. ``raw`` is the score
+    before calibration."""
     raw = combine(statuses, weights, reference_strength, misconceptions_found, config, credits)
     score = calibrate(raw) if calibrate is not None else raw
     if answer_words == 0:
@@ -120,7 +120,8 @@ def score_answer(
         return AnswerScore(min(score, config.restated_question_cap), ("restates_question",), raw)
     if (reference_strength < config.off_topic_match and not misconceptions_found
             and not any(s in ("met", "partial") for s in statuses)):
-        return AnswerScore(min(score, config.off_topic_cap), ("off_topic",), raw)
+        # the calibration's floor was fitted on on-topic wrong answers: it does not lift these
+        return AnswerScore(min(score, raw), ("off_topic",), raw)
     return AnswerScore(score, (), raw)
 
 

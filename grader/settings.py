@@ -64,11 +64,6 @@ class ScoringConfig(BaseModel):
                     "restates it (counting words, not their share, so padding cannot hide it)",
     )
     restated_question_cap: float = Field(default=10.0, ge=0, le=100)
-    off_topic_cap: float = Field(
-        default=0.0, ge=0, le=100,
-        description="the most an off-topic answer scores: it matches no reference, criterion or "
-                    "misconception, so the calibration's floor (about 4) does not apply",
-    )
     calibrate_score: bool = Field(
         default=True,
         description="map the raw score to an expert's scale with the shipped calibration "
