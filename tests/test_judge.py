@@ -13,7 +13,7 @@ from grader.cli.judge import MIX
 from grader.critic import CritiqueRequest, OfflineCritic
 from grader.errors import ConfigurationError
 from grader.evaluation.judge_training import LabeledPoint, cross_validate, fit_cutoffs, train
-from grader.judge import FEATURES, CriterionJudge, default_judge, stem
+from grader.judge import FEATURES, MONOTONE, CriterionJudge, default_judge, stem
 from grader.score_calibration import ScoreCalibration, default_calibration
 from grader.scoring import score_answer
 from grader.settings import ScoringConfig
@@ -148,3 +148,23 @@ def test_an_off_topic_answer_is_not_lifted_by_the_calibration_floor() -> None:
     on = score_answer(["missed", "missed"], reference_strength=0.5, **common)  # type: ignore[arg-type]
     assert off.flags == ("off_topic",) and off.score == off.raw < 4.0 + off.raw
     assert on.flags == () and on.score == 4.0 + on.raw
+
+
+def test_stronger_evidence_never_lowers_the_shipped_judges_credit() -> None:
+    """The README's promise: each feature moves a point's credit one way only (MONOTONE)."""
+    judge = default_judge()
+    assert judge is not None
+    rows = np.random.default_rng(0).uniform(-0.5, 1.5, size=(400, len(FEATURES)))
+    rows[:, FEATURES.index("log_words_60")] *= 4
+
+    def credit(x: np.ndarray) -> np.ndarray:
+        p = judge.probabilities(x)
+        result: np.ndarray = p[:, 1] + 2 * p[:, 2]
+        return result
+
+    for k, name in enumerate(FEATURES):
+        if MONOTONE[name] == 0:
+            continue
+        stronger = rows.copy()
+        stronger[:, k] += 0.3 * MONOTONE[name]
+        assert (credit(stronger) >= credit(rows) - 1e-12).all(), name
