@@ -116,6 +116,9 @@ class Grader:
         self.offline_critic: Critic = OfflineCritic(judge)
         self._judge_version = judge.version if judge else None
         self._calibration = default_calibration() if self.scoring.calibrate_score else None
+        # the raw score's mix that the calibration was fitted on, for the answers it applies to
+        self._calibrated_scoring = (self._calibration.scoring(self.scoring)
+                                    if self._calibration else self.scoring)
         self.llm_critic = llm_critic
         self._llm_with_fallback = (FallbackCritic(llm_critic, self.offline_critic)
                                    if llm_critic is not None else None)
@@ -313,7 +316,7 @@ class Grader:
         answer_words = len(words(answer))
         # fitted on bank answers graded by the judge: it fits bank questions, not ad-hoc ones
         calibration = self._calibration if prepared.source == "bank" else None
-        mix = calibration.scoring(self.scoring) if calibration else self.scoring
+        mix = self._calibrated_scoring if calibration else self.scoring
         scored = score_answer(
             statuses, weights,
             None if None in credits else [c for c in credits if c is not None],

@@ -154,8 +154,8 @@ class CriterionJudge:
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """(criteria, 3): P(missed), P(partial), P(met) for each row of features."""
-        some = self.at_least_partial.probabilities(features)[:, 1]
-        made = np.minimum(self.at_least_met.probabilities(features)[:, 1], some)
+        some = self.at_least_partial.probability(features)
+        made = np.minimum(self.at_least_met.probability(features), some)
         return np.stack([1.0 - some, some - made, made], axis=1)
 
     def judge(self, features: np.ndarray) -> list[Judgement]:
@@ -185,8 +185,6 @@ class CriterionJudge:
                 raise ValueError(f"its features {features} are not this grader's {FEATURES}")
             models = [BoostedTrees.from_json(data[name], len(FEATURES))  # type: ignore[arg-type]
                       for name in ("at_least_partial", "at_least_met")]
-            if any(len(model.baseline) != 1 for model in models):
-                raise ValueError("its models must each answer yes or no")
             judge = cls(
                 version=str(data["version"]), trained_on=str(data.get("trained_on", "")),
                 features=features, at_least_partial=models[0], at_least_met=models[1],
