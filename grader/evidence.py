@@ -65,6 +65,18 @@ class RubricVectors:
         """Every criterion text's vector in one matrix, and where each criterion's rows start."""
         return np.vstack(self.criteria), np.cumsum([0, *map(len, self.criteria)])[:-1]
 
+    @cached_property
+    def criterion_word_stack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every criterion text's word vectors in one matrix; for each text with words, where
+        its rows start and which criterion it belongs to (texts without words are left out)."""
+        blocks = [(k, v) for k, per_text in enumerate(self.criterion_words)
+                  for v in per_text if len(v)]
+        if not blocks:
+            return np.zeros((0, self.question.shape[-1])), np.zeros(0, int), np.zeros(0, int)
+        sizes = [len(v) for _, v in blocks]
+        return (np.vstack([v for _, v in blocks]), np.cumsum([0, *sizes])[:-1],
+                np.array([k for k, _ in blocks]))
+
     def criterion_similarities(self, units: np.ndarray) -> np.ndarray:
         """(criteria, units): each unit's best similarity to any text of each criterion."""
         stacked, starts = self._criteria_stack

@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -62,6 +62,7 @@ _SUFFIXES = (("izations", "ize"), ("ization", "ize"), ("ations", "ate"), ("ation
 _STATUSES: tuple[CriterionStatus, ...] = ("missed", "partial", "met")
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light suffix-stripping stem, so "correcting" and "corrects" meet.
 
@@ -73,6 +74,16 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: len(word) - len(suffix)] + replacement
     return word
+
+
+@lru_cache(maxsize=1 << 13)
+def _text_stems(text: str, question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A criterion text's stemmed content words: those not in the question, and all of them.
+    They depend on the rubric alone, so they are computed once, not for every answer."""
+    asked = set(words(question))
+    content = content_words(text)
+    return (frozenset(stem(w) for w in content if w not in asked),
+            frozenset(stem(w) for w in content))
 
 
 def _negated(text: str) -> bool:
@@ -88,7 +99,6 @@ def criterion_features(rubric: Rubric, parts: AnswerParts, passages: np.ndarray,
     content word of ``parts.words``; ``vectors.criterion_words`` the criteria's word vectors.
     """
     count = len(passages)
-    question = set(words(rubric.question))
     answer_stems = {stem(w) for w in parts.words}
     all_stems = {stem(w) for w in words(parts.answer) if w not in STOP_WORDS}
     sims = (np.array([(passages @ c.T).max(axis=1) for c in vectors.criteria])
@@ -100,6 +110,7 @@ def criterion_features(rubric: Rubric, parts: AnswerParts, passages: np.ndarray,
     # a short answer makes fewer points; past LENGTH_SEEN words, length says nothing more
     # (uncapped, the judge learned that long answers are the strong ones and padded ones too)
     log_words = math.log1p(min(len(words(parts.answer)), LENGTH_SEEN))
+    align_mean, align_share = _alignment(vectors, answer_words, len(rubric.criteria))
     rows = []
     for k, criterion in enumerate(rubric.criteria):
         match = evidence.criteria[k]
@@ -107,30 +118,43 @@ def criterion_features(rubric: Rubric, parts: AnswerParts, passages: np.ndarray,
         passage_sim = float(sims[k, best]) if count else 0.0
         others = np.delete(sims[:, best], k) if count else np.zeros(0)
         margin = passage_sim - float(others.max()) if len(others) else passage_sim
-        recall = recall_all = align_mean = align_share = 0.0
-        for text, text_vectors in zip(criterion.texts, vectors.criterion_words[k], strict=True):
-            distinctive = {stem(w) for w in content_words(text) if w not in question}
+        recall = recall_all = 0.0
+        for text in criterion.texts:
+            distinctive, every = _text_stems(text, rubric.question)
             if distinctive:
                 recall = max(recall, len(distinctive & answer_stems) / len(distinctive))
-            every = {stem(w) for w in content_words(text)}
             if every:
                 recall_all = max(recall_all, len(every & all_stems) / len(every))
-            if len(text_vectors) and len(answer_words):
-                nearest = (text_vectors @ answer_words.T).max(axis=1)
-                align_mean = max(align_mean, float(np.clip(nearest, 0, 1).mean()))
-                align_share = max(align_share, float((nearest >= ALIGN_SIMILARITY).mean()))
         passage = parts.passage_texts[best] if count else ""
         rows.append([
             match.similarity, match.strength, float(vectors.criterion_baselines[k]),
             passage_sim, float((vectors.criteria[k] @ whole).max()), margin,
             float(margin > 0), match.strength / best_strength if best_strength > 0 else 0.0,
-            recall, recall_all, align_mean, align_share,
+            recall, recall_all, float(align_mean[k]), float(align_share[k]),
             (float(wrong[:, best].max()) if len(wrong) else 0.0) - passage_sim,
             mis_max, float(_negated(passage) != _negated(criterion.description)),
             float(_negated(passage)), evidence.reference_strength, log_words,
             math.log1p(count), criterion.weight / rubric.total_weight,
         ])
     return np.array(rows, dtype=np.float64).reshape(len(rubric.criteria), len(FEATURES))
+
+
+def _alignment(vectors: RubricVectors, answer_words: np.ndarray,
+               criteria: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per criterion, over its texts, the best mean similarity of a text's words to their
+    nearest answer word (clipped at 0), and the best share of its words that align (at least
+    ``ALIGN_SIMILARITY``). One matrix product for all texts of all criteria."""
+    mean, share = np.zeros(criteria), np.zeros(criteria)
+    stack, starts, owner = vectors.criterion_word_stack
+    if not len(stack) or not len(answer_words):
+        return mean, share
+    nearest = (stack @ answer_words.T).max(axis=1)
+    sizes = np.diff(np.append(starts, len(stack)))
+    text_mean = np.add.reduceat(np.clip(nearest, 0, 1), starts) / sizes
+    text_share = np.add.reduceat((nearest >= ALIGN_SIMILARITY).astype(float), starts) / sizes
+    np.maximum.at(mean, owner, text_mean)
+    np.maximum.at(share, owner, text_share)
+    return mean, share
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,16 @@ from grader.cli.judge import MIX
 from grader.critic import CritiqueRequest, OfflineCritic
 from grader.errors import ConfigurationError
 from grader.evaluation.judge_training import LabeledPoint, cross_validate, fit_cutoffs, train
-from grader.judge import FEATURES, MONOTONE, CriterionJudge, default_judge, stem
+from grader.evidence import RubricVectors
+from grader.judge import (
+    ALIGN_SIMILARITY,
+    FEATURES,
+    MONOTONE,
+    CriterionJudge,
+    _alignment,
+    default_judge,
+    stem,
+)
 from grader.score_calibration import ScoreCalibration, default_calibration
 from grader.scoring import score_answer
 from grader.settings import ScoringConfig
@@ -76,6 +85,28 @@ def test_the_held_out_model_of_a_question_never_saw_its_answers() -> None:
 
 def test_stem_meets_inflections() -> None:
     assert stem("corrects") == stem("correcting") == "correct"
+
+
+def test_word_alignment_in_one_product_equals_aligning_each_text_alone() -> None:
+    rng = np.random.default_rng(3)
+
+    def unit(rows: int) -> np.ndarray:
+        v = rng.normal(size=(rows, 8))
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    answer = unit(6)
+    # three criteria: texts of several sizes, a text without content words, a criterion without
+    per_criterion = ((unit(3), unit(0), unit(5)), (unit(0),), (unit(1), answer[:2] * 0.99))
+    vectors = RubricVectors(unit(1), unit(1), (unit(3), unit(1), unit(2)), (), unit(0), (),
+                            per_criterion)
+    mean, share = _alignment(vectors, answer, 3)
+    for k, texts in enumerate(per_criterion):
+        nearest = [(t @ answer.T).max(axis=1) for t in texts if len(t)]
+        assert mean[k] == pytest.approx(max((np.clip(n, 0, 1).mean() for n in nearest),
+                                            default=0.0))
+        assert share[k] == pytest.approx(max(((n >= ALIGN_SIMILARITY).mean() for n in nearest),
+                                             default=0.0))
+    assert share[2] == 1.0 and mean[1] == share[1] == 0.0
 
 
 def test_the_shipped_judge_and_calibration_load_and_are_named_in_results(
