@@ -1,8 +1,9 @@
 """The embedder the settings ask for: the torch or the ONNX backend, with its word table.
 
 ``make_embedder(settings)`` is the one place that picks the backend
-(``GRADER_EMBEDDING_BACKEND``). Both backends get a ``WordPieceTable`` of their own vectors
-(``grader.word_vectors``) when the model folder has a ``tokenizer.json``.
+(``GRADER_EMBEDDING_BACKEND``) and sets numpy's BLAS threads (``GRADER_BLAS_THREADS``). Both
+backends get a ``WordPieceTable`` of their own vectors (``grader.word_vectors``) when the model
+folder has a ``tokenizer.json``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def make_embedder(settings: Settings, *, progress: Callable[[str], None] | None 
     """The configured embedding backend. The ONNX model and the word table are built at
     first use, with a line on stderr (or to ``progress``); ``grader models prepare`` builds
     them ahead of time."""
+    limit_blas_threads(settings.blas_threads)
     if settings.embedding_backend == "onnx":
         if settings.embedding_device != "cpu":
             raise ConfigurationError(
@@ -39,6 +41,20 @@ def make_embedder(settings: Settings, *, progress: Callable[[str], None] | None 
                                         device=settings.embedding_device,
                                         batch_size=settings.embedding_batch_size)
     return _with_table(torch, _tokenizer(settings.embedding_model), settings, progress)
+
+
+def limit_blas_threads(threads: int) -> None:
+    """numpy's BLAS on at most ``threads`` threads, for the whole process (0: as it is).
+
+    OpenBLAS keeps its threads spinning for a while after each product. On a small machine
+    they take the cores from the model's threads (torch's OpenMP pool, ONNX Runtime's), and
+    one short answer over HTTP took 121 ms at the median instead of 35 (README, "Speed").
+    The products numpy does while grading are small, so one thread costs them little.
+    """
+    if threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
 
 
 def word_table_path(model_name: str, model: str, cache_dir: Path) -> Path:

@@ -127,6 +127,11 @@ class Settings(BaseSettings):
     embedding_onnx_precision: Literal["int8", "fp32"] = Field(
         default="int8", description="the onnx backend's weights: int8 (faster) or float32"
     )
+    blas_threads: int = Field(
+        default=1, ge=0,
+        description="threads for numpy's BLAS while grading (0: leave them as they are); one, "
+                    "because its idle threads spin and take CPU from the model's own threads",
+    )
     embedding_word_table: bool = Field(
         default=True,
         description="look answers' one-piece words up in a table of the vocabulary's vectors "
