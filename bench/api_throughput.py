@@ -51,10 +51,24 @@ def build_answers() -> list[tuple[str, str]]:
 
 def variant(answer: str, n: int) -> str:
     """A never-seen-before copy of ``answer``: every sentence gets a marker, so neither the
-    server nor the offline grader can answer from the embedding cache (it keeps every text)."""
+    server nor the offline grader can answer from the embedding cache (it keeps every text).
+
+    The marker spells ``n`` in groups of three digits ("take 10 0 7"): numbers below 1,000 are
+    one piece of the model's vocabulary, so the marker's words come from the word table. A
+    marker of one long number (until 2026-12-02) was a word of several pieces, never seen
+    before, in every sentence: one more text per sentence for the model, which real answers
+    do not bring."""
     from grader.text import split_sentences
 
-    return " ".join(f"{sentence.rstrip('.')} (take {n})." for sentence in split_sentences(answer))
+    groups, rest = [], abs(n)
+    while True:
+        rest, group = divmod(rest, 1000)
+        groups.append(str(group))
+        if not rest:
+            break
+    marker = ("minus " if n < 0 else "") + " ".join(reversed(groups))
+    return " ".join(f"{sentence.rstrip('.')} (take {marker})."
+                    for sentence in split_sentences(answer))
 
 
 def offline_throughput(answers: list[tuple[str, str]], seconds: float, batch_size: int,
