@@ -39,8 +39,9 @@ RUN pip install -e ".[server]"
 
 USER grader
 
-# Load the model offline and embed the question bank once, into the image: start-up is quick,
-# and an image that cannot load its model fails to build rather than to start.
+# Load the model offline, embed the question bank and build the word table once, into the
+# image: start-up is quick, and an image that cannot load its model fails to build rather than
+# to start.
 RUN python -c "from grader import Grader, Settings; Grader.from_settings(Settings()).warm_up()"
 
 EXPOSE 8000

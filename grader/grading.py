@@ -46,6 +46,7 @@ from grader.score_calibration import default_calibration
 from grader.scoring import coverage, needs_review, score_answer, verdict
 from grader.settings import Settings
 from grader.text import token_overlap, words
+from grader.word_vectors import HasWordTable
 
 QuestionRef = str | Rubric | AdhocQuestion
 
@@ -199,8 +200,13 @@ class Grader:
                 "as UTF-8 text.") from None
 
     def warm_up(self) -> None:
-        """Embed every rubric in the bank now, so the first request does not pay for it."""
+        """Embed every rubric in the bank now, and build the word table if it is missing, so
+        the first requests do not pay for them. Without the table every word's first
+        appearance costs a text for the model: a 360-word answer took 558 ms at first and
+        93 ms once its words were known (ONNX backend). Both are cached in ``cache_dir``."""
         self._rubric_vectors.get(list(self.bank))
+        if isinstance(self.embedder, HasWordTable):
+            self.embedder.word_table.prepare()
 
     def grade(self, question: QuestionRef, answer: str, *, critic: CriticChoice = "auto"
               ) -> GradeResult:

@@ -5,11 +5,12 @@ reference's, each word embedded alone as a text. Most words (92% of the words of
 answers, 83% of the bank's labeled answers) are one piece of the tokenizer's vocabulary, and a
 one-piece word always reaches the model as the same three tokens ([CLS] word [SEP]), so its
 vector is one row per vocabulary entry: a ``WordPieceTable``. Its rows come from a file that
-``grader models prepare`` builds once (every one-piece word of the vocabulary, about 23,500),
-or else fill in memory as words are first seen; the table never grows past the vocabulary.
-Words of several pieces are kept in a bounded memory cache instead. Either way, a word not yet
-known is embedded in the same pass as the answer's sentences, never in a call of its own
-(``grader.encoding.AnswerEncoder``), and answers' words are never written to disk.
+``grader models prepare`` or ``Grader.warm_up`` (which ``grader serve`` runs at start) builds
+once (every one-piece word of the vocabulary, about 23,500), or else fill in memory as words
+are first seen; the table never grows past the vocabulary. Words of several pieces are kept
+in a bounded memory cache instead. Either way, a word not yet known is embedded in the same
+pass as the answer's sentences, never in a call of its own (``grader.encoding.AnswerEncoder``),
+and answers' words are never written to disk.
 
 The file depends on the model and the backend (``Embedder.model_name``) and on the model's
 files; its name carries both. It is written whole under a temporary name, then renamed.
@@ -100,12 +101,15 @@ class WordPieceTable:
                 self._recent.popitem(last=False)
 
     def prepare(self) -> Path:
-        """Build the table file if it is missing (``grader models prepare``), and load it."""
-        if not self._path.is_file():
-            self._build()
+        """Build the table file if it is missing (``grader models prepare``), and load it.
+        Where the file cannot be written, the table is kept in memory, and a line says so."""
+        built = None if self._path.is_file() else self._build()
         with self._lock:
             self._loaded = False
             self._load()
+            if built is not None and not self._path.is_file():
+                for index, vector in zip(*built, strict=True):
+                    self._put(int(index), vector)
         return self._path
 
     def _one_piece_ids(self, words: Sequence[str]) -> list[int]:
@@ -131,33 +135,44 @@ class WordPieceTable:
                 for index, vector in zip(stored["ids"], stored["vectors"], strict=True):
                     self._put(int(index), vector)
 
-    def _build(self) -> None:
-        """Embed every vocabulary entry that is a whole word of one piece; write the file."""
+    def _build(self) -> tuple[np.ndarray, np.ndarray]:
+        """Embed every vocabulary entry that is a whole word of one piece; write the file.
+        Returns the rows (ids, vectors)."""
         vocabulary = self._tokenizer.get_vocab()
         candidates = sorted((token, index) for token, index in vocabulary.items()
                             if _WHOLE_WORD.fullmatch(token))
-        ids = self._one_piece_ids([token for token, _ in candidates])
-        entries = [(token, index) for (token, index), found in zip(candidates, ids, strict=True)
-                   if found == index]
+        found_ids = self._one_piece_ids([token for token, _ in candidates])
+        entries = [(token, index) for (token, index), found
+                   in zip(candidates, found_ids, strict=True) if found == index]
         say = self._progress or _to_stderr
         say(f"grader: building the word-vector table of {self._embedder.model_name} "
             f"({len(entries):,} words, once): {self._path}")
         started = time.perf_counter()
         texts = [token for token, _ in entries]
         vectors = np.concatenate([self._embedder.embed(texts[first : first + BUILD_CHUNK])
-                                  for first in range(0, len(texts), BUILD_CHUNK)])
+                                  for first in range(0, len(texts), BUILD_CHUNK)]
+                                 ).astype(np.float32)
+        ids = np.array([index for _, index in entries], dtype=np.int64)
+        try:
+            self._write(ids, vectors)
+        except OSError as error:
+            say(f"grader: could not write the word-vector table ({error}); it is kept in "
+                "memory for this process only")
+        say(f"grader: word-vector table ready in {time.perf_counter() - started:.0f} s")
+        return ids, vectors
+
+    def _write(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """The table file, whole or not at all: written under a temporary name, renamed."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self._path.parent, prefix=".build-",
                                              suffix=".npz")
         try:
             with os.fdopen(handle, "wb") as file:
-                np.savez(file, ids=np.array([index for _, index in entries], dtype=np.int64),
-                         vectors=vectors.astype(np.float32))
+                np.savez(file, ids=ids, vectors=vectors)
             os.replace(temporary, self._path)
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-        say(f"grader: word-vector table ready in {time.perf_counter() - started:.0f} s")
 
 
 @runtime_checkable

@@ -88,13 +88,13 @@ def test_answer_words_ride_in_the_sentences_pass(bank: QuestionBank, tmp_path: P
     grader.warm_up()
     embedder.calls.clear()
     embedder.token_calls.clear()
-    answers = [f"Answer number {i}. Second sentence here." for i in range(3)]
+    answers = [f"Answer zebra {i}. Second quokka sentence." for i in range(3)]
     grader.grade_many([GradeItem("adam-optimizer", answer) for answer in answers])
-    # one model call: the sentences, then each distinct content word not known yet
+    # one model call: the sentences, then each distinct content word the table lacks (the
+    # warm-up built it from the vocabulary: answer, second, sentence and the digits are in it)
     assert embedder.token_calls == [
-        [f"Answer number {i}." if j == 0 else "Second sentence here."
-         for i in range(3) for j in (0, 1)] + ["answer", "number", "0", "second", "sentence",
-                                                "1", "2"]]
+        [f"Answer zebra {i}." if j == 0 else "Second quokka sentence."
+         for i in range(3) for j in (0, 1)] + ["zebra", "quokka"]]
     assert embedder.calls == []  # no call of its own for the words (before: one per batch)
 
     embedder.token_calls.clear()
@@ -118,3 +118,27 @@ def test_the_table_changes_no_grade(bank: QuestionBank, tmp_path: Path) -> None:
 def test_settings_name_the_backend(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRADER_EMBEDDING_BACKEND", backend)
     assert Settings().embedding_backend == backend
+
+
+def test_the_warm_up_builds_the_table_so_first_answers_need_no_word_texts(
+        bank: QuestionBank, tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    grader = grader_with_table(bank, tmp_path, embedder)
+    grader.warm_up()
+    assert (tmp_path / "words.npz").is_file()
+    embedder.token_calls.clear()
+    grader.grade_many([GradeItem("adam-optimizer", "Adam uses momentum.")])
+    assert embedder.token_calls == [["Adam uses momentum."]]
+
+
+def test_a_table_that_cannot_be_written_is_kept_in_memory(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    embedder = FakeEmbedder()
+    lines: list[str] = []
+    words = WordPieceTable(embedder, tokenizer(), blocked / "words.npz", progress=lines.append)
+    words.prepare()
+    assert any("could not write the word-vector table" in line for line in lines)
+    embedder.calls.clear()
+    known, others = words.lookup(["adam", "momentum"])
+    assert set(known) == {"adam", "momentum"} and others == [] and embedder.calls == []

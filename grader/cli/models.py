@@ -17,9 +17,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "prepare", help="build the ONNX model and the word-vector table now",
         description="Build into GRADER_CACHE_DIR the int8 ONNX export of the model (backend "
                     "onnx; otherwise built at first use) and the table of the vocabulary's "
-                    "word vectors (both backends; otherwise filled in memory as words first "
-                    "appear in answers). Run it when building an image, so the first requests "
-                    "do not wait. Files already there are kept.")
+                    "word vectors (both backends; otherwise built by the server's warm-up, or "
+                    "filled in memory as words first appear in answers). Run it when building "
+                    "an image, so the first requests do not wait. Files already there are "
+                    "kept.")
     prepare.add_argument("--backend", choices=["torch", "onnx"],
                          help="prepare this backend (default: GRADER_EMBEDDING_BACKEND)")
     prepare.set_defaults(handler=run_prepare)
