@@ -114,7 +114,7 @@ def parts_of(folder: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.integration
 def test_ray_gives_the_local_records_with_the_real_model(
-        ray_cluster: None, real_grader: Grader, bank: QuestionBank, tmp_path: Path,
+        ray_cluster: None, bank: QuestionBank, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     rows: list[Any] = []
     for n, rubric in enumerate(list(bank)[:6]):
@@ -124,7 +124,11 @@ def test_ray_gives_the_local_records_with_the_real_model(
     rows += [{**STACK, "id": "adhoc", "answer": "Last in, first out: pop takes the top."},
              "not json", {"id": "q0", "question_id": "adam-optimizer", "answer": "again"}]
     source = write_jsonl(tmp_path / "in.jsonl", rows)
-    grade_local(real_grader, source, tmp_path / "local.jsonl")
+    # Like the actor, a grader of its own with an empty cache folder: the session's shared
+    # grader may have loaded the word table (a server test's warm-up builds it), and table
+    # vectors differ from words embedded in the answer's pass in the last digit of a score.
+    local_grader = Grader.from_settings(Settings(cache_dir=tmp_path / "local-cache"))
+    grade_local(local_grader, source, tmp_path / "local.jsonl")
     # The command, with the settings it reads: the actor builds Grader.from_settings, with a
     # cache folder of its own, so that it embeds every answer itself.
     monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "ray-cache"))
