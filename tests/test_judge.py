@@ -95,7 +95,8 @@ def test_word_alignment_in_one_product_equals_aligning_each_text_alone() -> None
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
     answer = unit(6)
-    # three criteria: texts of several sizes, a text without content words, a criterion without
+    # three criteria: texts of several sizes and one without content words; a criterion whose
+    # only text has none; and one whose second text is nearly two of the answer's words
     per_criterion = ((unit(3), unit(0), unit(5)), (unit(0),), (unit(1), answer[:2] * 0.99))
     vectors = RubricVectors(unit(1), unit(1), (unit(3), unit(1), unit(2)), (), unit(0), (),
                             per_criterion)
