@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from grader.cli.loading import load_grader
-from grader.critic import CritiqueRequest, OfflineCritic
 from grader.errors import DatasetError, MissingExtraError
 from grader.grading import Grader, PreparedAnswer
 from grader.result import CriterionStatus
@@ -104,12 +103,11 @@ def raw_score(grader: Grader, entry: PreparedAnswer, credit: np.ndarray,
     from grader.evaluation.judge_training import levels
     from grader.scoring import combine
 
-    critique = OfflineCritic().critique(CritiqueRequest(entry.rubric, entry.parts.answer,
-                                                        entry.evidence, grader.scoring))
+    found = sum(match.passage is not None for match in entry.evidence.misconceptions)
     order: tuple[CriterionStatus, ...] = ("missed", "partial", "met")
     statuses = [order[level] for level in levels(2 * credit, cutoffs)]
     return combine(statuses, [c.weight for c in entry.rubric.criteria],
-                   entry.evidence.reference_strength, len(critique.misconceptions),
+                   entry.evidence.reference_strength, found,
                    grader.scoring.model_copy(update=MIX), credits=credit.tolist()) / 100.0
 
 
