@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from grader.errors import EmbeddingError
+from grader.padding import length_batches
 from grader.settings import DEFAULT_EMBEDDING_MODEL
 from grader.store import SqliteStore
 from grader.vectors import TokenVectors, Vectors
@@ -112,9 +113,15 @@ class SentenceTransformerEmbedder:
             pieces = self._pieces(texts)
             # token vectors: the overloads of ``encode`` do not type this call's list of dicts
             model: Any = self._model
-            outputs: list[dict[str, Any]] = model.encode(
-                [piece for _, _, piece, _ in pieces], output_value=None,
-                batch_size=self._batch_size, show_progress_bar=False)
+            outputs: list[dict[str, Any]] = [{}] * len(pieces)
+            # one ``encode`` per batch of like length (``grader.padding``): encode's own
+            # batches, cut by count alone, would be mostly padding
+            for batch in length_batches([len(offsets) for *_, offsets in pieces],
+                                        self._batch_size):
+                done = model.encode([pieces[row][2] for row in batch], output_value=None,
+                                    batch_size=len(batch), show_progress_bar=False)
+                for row, output in zip(batch, done, strict=True):
+                    outputs[row] = output
         per_text: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in texts]
         for (index, start, _, offsets), output in zip(pieces, outputs, strict=True):
             mapping = np.asarray(offsets, dtype=np.int32).reshape(-1, 2)

@@ -89,6 +89,23 @@ def test_a_texts_token_mean_is_its_vector(onnx_embedder: OnnxEmbedder) -> None:
                        atol=1e-5)
 
 
+def test_texts_of_unlike_length_run_in_batches_of_their_own(
+        onnx_embedder: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each run of the model pads to its longest text, so short texts are not batched with a
+    long one (``grader.padding``)."""
+    session, shapes = onnx_embedder._session, []
+
+    class Recording:
+        def run(self, outputs: object, feed: dict[str, np.ndarray]) -> object:
+            shapes.append(feed["input_ids"].shape)
+            return session.run(outputs, feed)
+
+    monkeypatch.setattr(onnx_embedder, "_session", Recording())
+    onnx_embedder.embed_tokens(["Yes.", ODD_TEXTS[1], "No.", ODD_TEXTS[1].upper()])
+    assert sorted(shapes) == [(2, 4), (2, max(shape[1] for shape in shapes))]
+    assert shapes[0][1] > 8
+
+
 def test_threads_get_what_one_thread_gets(onnx_embedder: OnnxEmbedder) -> None:
     calls = [ODD_TEXTS[n % 3 :] + [f"Answer {n} about dropout and weight decay."]
              for n in range(24)]
