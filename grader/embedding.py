@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from grader.errors import EmbeddingError
+from grader.heap import HeapTrimmer
 from grader.padding import length_batches
 from grader.settings import DEFAULT_EMBEDDING_MODEL
 from grader.store import SqliteStore
@@ -87,6 +88,7 @@ class SentenceTransformerEmbedder:
                 "this machine loads models offline (HF_HUB_OFFLINE=1)."
             ) from exc
         self._lock = threading.Lock()
+        self._trim_heap = HeapTrimmer()  # what torch freed goes back to the system (grader.heap)
 
     @property
     def model_name(self) -> str:
@@ -95,6 +97,7 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        self._trim_heap()  # before the pass: the last pass's tensors are freed by now
         with self._lock:
             vectors = self._model.encode(
                 list(texts),
@@ -109,6 +112,7 @@ class SentenceTransformerEmbedder:
         """Every token's vector; a text longer than the model's window is embedded in windows."""
         if not texts:
             return []
+        self._trim_heap()  # before the pass: the last pass's tensors are freed by now
         with self._lock:
             pieces = self._pieces(texts)
             # token vectors: the overloads of ``encode`` do not type this call's list of dicts
