@@ -5,8 +5,8 @@ real tokens. Sorting by length and cutting every ``max_size`` sequences (what
 ``SentenceTransformer.encode`` does) still pads heavily where lengths spread out: an answer's
 sentences run from a few tokens to a hundred. A batch here also ends where the next sequence is
 shorter than ``shrink`` of the batch's longest, so no row is more than a fifth padding by
-default. On the API bench's answers this halved the model's time for groups of 8 to 64 answers
-and cut it by 15% for groups of 256 (README, "Embedding backends").
+default. On the API bench's answers this about halved the model's time for groups of 8 to 64
+answers and cut it by 10-15% for groups of 256 (README, "Embedding backends").
 """
 
 from __future__ import annotations
