@@ -3,9 +3,9 @@
 Torch allocates each pass's tensors with ``malloc``; batches of ever different shapes leave
 glibc's heap holding freed memory it never returns. Measured with bench/memory.py (torch, 20,000
 answers), the process grew by about 90-190 MB between 10,000 and 20,000 answers, and
-``malloc_trim`` took it back to where it started. A trim costs 5-10 ms, so it runs at most
-once every ``every_s`` seconds. Where the C library has no ``malloc_trim`` (musl, macOS), this
-does nothing.
+``malloc_trim`` took it back to about 780 MB, below its size after start-up. A trim costs
+5-10 ms, so it runs at most once every ``every_s`` seconds. Where the C library has no
+``malloc_trim`` (musl, macOS), this does nothing.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 class HeapTrimmer:
-    """Call it after a model pass: it trims the heap when ``every_s`` seconds have passed since
-    the last trim. Safe from any thread; a call that finds another thread trimming returns."""
+    """Call it next to each model pass (the torch embedder calls it before one): it trims the
+    heap when ``every_s`` seconds have passed since the last trim. Safe from any thread; a call
+    that finds another thread trimming returns."""
 
     def __init__(self, every_s: float = 2.0, *, clock: Callable[[], float] = time.monotonic,
                  trim: Callable[[int], int] | None = None) -> None:
