@@ -85,6 +85,9 @@ class LocalBackend:
                 except GraderError as error:  # kept: every later call reports the same cause
                     logger.error("loading the grader failed: %s", error)
                     self._failure = error
+                else:
+                    logger.info("grader loaded: %d questions, embedding model %s",
+                                len(self._grader.bank), self._grader.embedder.model_name)
             if self._failure is not None:
                 raise self._failure
             assert self._grader is not None  # loaded above, or the failure was raised
