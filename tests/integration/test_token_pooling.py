@@ -40,10 +40,10 @@ def test_a_text_longer_than_the_window_is_embedded_to_its_end(real_grader: Grade
 
 
 def test_texts_of_unlike_length_run_in_batches_of_their_own(
-        real_grader: Grader, monkeypatch: pytest.MonkeyPatch) -> None:
+        torch_grader: Grader, monkeypatch: pytest.MonkeyPatch) -> None:
     """A sentence of 40 tokens does not pad short ones to its length (``grader.padding``),
     and batching leaves each text's token vectors what embedding it alone gives."""
-    embedder = getattr(real_grader.embedder, "inner", real_grader.embedder)
+    embedder = getattr(torch_grader.embedder, "inner", torch_grader.embedder)
     assert isinstance(embedder, SentenceTransformerEmbedder)
     model: Any = embedder._model
     encode, calls = model.encode, []
@@ -56,9 +56,9 @@ def test_texts_of_unlike_length_run_in_batches_of_their_own(
     long = ("Adam keeps a moving average of the gradient and divides each step by the root of "
             "a moving average of the squared gradient, so every weight gets its own step size.")
     texts = ["Yes.", long, "No.", long.replace("Adam", "AdamW")]
-    batched = real_grader.embedder.embed_tokens(texts)
+    batched = torch_grader.embedder.embed_tokens(texts)
     assert sorted(map(sorted, calls)) == [sorted(texts[1::2]), sorted(texts[0::2])]
     for text, tokens in zip(texts, batched, strict=True):
-        alone = real_grader.embedder.embed_tokens([text])[0]
+        alone = torch_grader.embedder.embed_tokens([text])[0]
         assert np.array_equal(tokens.spans, alone.spans)
         assert np.allclose(tokens.vectors, alone.vectors, atol=1e-5)
