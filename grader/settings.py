@@ -123,7 +123,8 @@ class Settings(BaseSettings):
         default="auto",
         description="onnx runs an ONNX export of the model on the CPU, built once into "
                     "cache_dir (grader models prepare); torch runs it as shipped (CPU or GPU); "
-                    "auto: onnx on the CPU, torch on any other device",
+                    "auto: onnx on the CPU, torch on any other device or for a model the onnx "
+                    "backend cannot read",
     )
     embedding_onnx_precision: Literal["fp32", "int8"] = Field(
         default="fp32",
