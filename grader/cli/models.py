@@ -35,8 +35,9 @@ def run_prepare(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.backend:
         settings = settings.model_copy(update={"embedding_backend": args.backend})
+    backend = chosen_backend(settings)  # resolved once: make_embedder need not resolve auto again
+    settings = settings.model_copy(update={"embedding_backend": backend})
     embedder = make_embedder(settings)  # builds the ONNX file when it is missing
-    backend = chosen_backend(settings)
     print(f"backend: {backend} ({embedder.model_name})")
     if backend == "onnx":
         from grader.onnx_export import onnx_model_path
